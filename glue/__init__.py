@@ -1,0 +1,1 @@
+"""Glue's composition root: the CLI, the schema registry and the worker wiring."""

@@ -1,0 +1,3 @@
+from glue.cli import main
+
+main()

@@ -1,0 +1,6 @@
+"""Every table Glue has: import each model module here so migrations and tests see them all."""
+
+from core.db import Base
+from core import models as _core_models  # noqa: F401
+
+metadata = Base.metadata

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from core.db import Database
+from core.errors import GlueError
 from core.settings import get_settings
 
 
@@ -53,6 +55,126 @@ def serve(host: str, port: int, threads: int) -> None:
     app = create_app()
     click.echo(f"Glue is serving on http://{host}:{port}", err=True)
     waitress.serve(app, host=host, port=port, threads=threads, ident="Glue")
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _run(fn):  # noqa: ANN001, ANN202
+    """Run ``fn(session)`` in one transaction; domain refusals become a clean CLI error."""
+    from core.errors import GlueError, ValidationFailed
+
+    try:
+        with _database().transaction() as session:
+            return fn(session)
+    except ValidationFailed as exc:
+        _fail("; ".join(e.get("message", "") for e in exc.errors) or exc.message)
+    except GlueError as exc:
+        _fail(exc.message)
+
+
+@main.group()
+def org() -> None:
+    """Organizations."""
+
+
+@org.command("create")
+@click.option("--business-id", required=True, help="Finnish Y-tunnus, e.g. 1234567-1")
+@click.option("--name", required=True)
+@click.option("--supplier", is_flag=True,
+              help="Give the supplier role (creates the public catalog)")
+@click.option("--retailer", is_flag=True, help="Give the retailer role")
+@click.option("--country", default="FI", show_default=True)
+def org_create(business_id: str, name: str, supplier: bool, retailer: bool, country: str) -> None:
+    """Create an organization; prints its business ID and public catalog."""
+    from core import catalogs, parties
+    from core.principal import SYSTEM
+
+    def create(session):  # noqa: ANN001, ANN202
+        organization = parties.create_organization(
+            session, SYSTEM, business_id=business_id, name=name, supplier=supplier,
+            retailer=retailer, country=country)
+        public = catalogs.public_catalog_of(session, organization.id) if supplier else None
+        return {"businessId": organization.business_id,
+                "publicCatalogExternalId": public.external_id if public else None}
+
+    _out(_run(create))
+
+
+@main.group()
+def user() -> None:
+    """Users."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--org", "business_id", required=True, help="The organization's business ID")
+@click.option("--permissions", required=True, help="Comma-separated: admin,supplier,retailer")
+@click.option("--password", default=None, help="Omit to create the user without a password")
+@click.option("--name", default="")
+@click.option("--language", default="fi", type=click.Choice(["fi", "sv", "en"]))
+def user_create(email: str, business_id: str, permissions: str, password: str | None, name: str,
+                language: str) -> None:
+    """Create a user (or add a membership to an existing one)."""
+    from core import parties
+    from core.principal import SYSTEM
+
+    def create(session):  # noqa: ANN001, ANN202
+        organization = parties.organization_by_business_id(session, business_id)
+        created = parties.create_user(
+            session, SYSTEM, email=email, organization_id=organization.id, name=name,
+            permissions=[p.strip() for p in permissions.split(",") if p.strip()],
+            password=password, language=language)
+        return {"email": created.email, "businessId": organization.business_id,
+                "permissions": sorted(p.strip() for p in permissions.split(",") if p.strip())}
+
+    _out(_run(create))
+
+
+@main.group("api-account")
+def api_account() -> None:
+    """API accounts (for the v3 API's /auth/token)."""
+
+
+@api_account.command("create")
+@click.option("--org", "business_id", required=True, help="The organization's business ID")
+@click.option("--name", required=True)
+def api_account_create(business_id: str, name: str) -> None:
+    """Create an API account; the secret is printed once and stored only hashed."""
+    from core import api_accounts, parties
+    from core.principal import SYSTEM
+
+    def create(session):  # noqa: ANN001, ANN202
+        organization = parties.organization_by_business_id(session, business_id)
+        account, secret = api_accounts.create_api_account(
+            session, SYSTEM, organization_id=organization.id, name=name)
+        return {"account": account.account, "secret": secret}
+
+    _out(_run(create))
+
+
+@main.command("export")
+@click.option("--org", "business_id", required=True, help="The organization's business ID")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def export(business_id: str, out: Path) -> None:
+    """Write the organization's own data to a standalone SQLite file (with full-text search)."""
+    from core.export import export_organization
+
+    with _database().sessions() as session:
+        try:
+            counts = export_organization(session, business_id, out)
+        except GlueError as exc:
+            _fail(exc.message)
+    _out({"file": str(out), "tables": counts})
+
+
+@main.command()
+def demo() -> None:
+    """Seed the demo data (idempotent) and print the logins."""
+    from glue.demo import seed
+
+    _out(_run(seed))
 
 
 if __name__ == "__main__":  # pragma: no cover

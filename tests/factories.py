@@ -9,22 +9,34 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core.models import Balance, Catalog, CatalogAccess, Membership, Organization, Product, User
+from core.models import (
+    Balance,
+    Catalog,
+    CatalogAccess,
+    Event,
+    Membership,
+    Organization,
+    Product,
+    User,
+)
 from core.principal import Principal
 
 _seq = itertools.count(1)
 
 
 def business_id(serial: int | None = None) -> str:
-    """A valid Finnish business ID (Y-tunnus) with its check digit."""
-    base = f"{(serial if serial is not None else next(_seq)) % 10_000_000:07d}"
+    """A valid Finnish business ID (Y-tunnus), distinct for every serial below 1,000,000."""
+    serial = next(_seq) if serial is None else serial
     weights = (7, 9, 10, 5, 8, 4, 2)
-    rem = sum(int(d) * w for d, w in zip(base, weights, strict=True)) % 11
-    if rem == 1:  # no valid check digit for this base; take the next one
-        return business_id(int(base) + 1)
-    return f"{base}-{0 if rem == 0 else 11 - rem}"
+    for last in range(10):  # exactly one seventh digit leaves remainder 1 (no check digit)
+        body = f"{serial % 1_000_000:06d}{last}"
+        rem = sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11
+        if rem != 1:
+            return f"{body}-{0 if rem == 0 else 11 - rem}"
+    raise AssertionError("unreachable")
 
 
 def org(session: Session, *, supplier: bool = False, retailer: bool = False,
@@ -108,3 +120,11 @@ def acting(organization: Organization, *permissions: str) -> Principal:
         {"retailer"} if organization.is_retailer else set())
     return Principal(organization_id=organization.id, permissions=frozenset(perms),
                      label=f"test:{organization.name}")
+
+
+def events(session: Session, type_: str | None = None) -> list[Event]:
+    """The recorded events, oldest first, optionally of one type."""
+    query = sa.select(Event).order_by(Event.id)
+    if type_ is not None:
+        query = query.where(Event.type == type_)
+    return list(session.scalars(query))

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import catalogs, orders, parties, products, shipments
+from core import catalogs, inventory, orders, parties, shipments
 from core.models import Catalog, CatalogAccess, Order, Organization, User
 from core.principal import SYSTEM, Principal
 from core.settings import get_settings
@@ -132,7 +132,7 @@ def _products(session: Session, supplier: Organization, spec: dict[str, Any]) ->
                                   Decimal("0.01"))), "currency": "EUR"}],
             })
     for start in range(0, len(items), 2000):
-        failed = products.upsert_inventory(session, _actor(supplier), items[start:start + 2000])
+        failed = inventory.upsert_inventory(session, _actor(supplier), items[start:start + 2000])
         if failed:
             raise RuntimeError(f"demo products rejected: {failed[:3]}")
 
@@ -172,7 +172,7 @@ def _private_catalog(session: Session, retailer: Organization, supplier: Organiz
                             "retailerId": retailer.business_id, "quantity": 25,
                             "wholesalePrice": "9.50", "currency": "EUR"}]}
              for n in range(1, 41)]
-    failed = products.upsert_inventory(session, _actor(supplier), items)
+    failed = inventory.upsert_inventory(session, _actor(supplier), items)
     if failed:
         raise RuntimeError(f"demo private catalog rejected: {failed[:3]}")
     return catalog

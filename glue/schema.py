@@ -2,5 +2,6 @@
 
 from core.db import Base
 from core import models as _core_models  # noqa: F401
+from web.ui import models as _ui_models  # noqa: F401
 
 metadata = Base.metadata

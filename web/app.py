@@ -16,6 +16,7 @@ from core.settings import Settings, get_settings
 # (module, attribute) of every blueprint; a missing module is a bug, so imports are not guarded.
 BLUEPRINTS: list[tuple[str, str]] = [
     ("web.health", "bp"),
+    ("web.ui", "bp"),  # the browser UI (web/ui/__init__.py)
     ("web.demo_images", "bp"),
 ]
 

@@ -329,6 +329,27 @@ def set_password(session: Session, actor: Principal, user_id: int, password: str
     session.flush()
 
 
+def update_user(session: Session, actor: Principal, user_id: int, *, name: str | None = None,
+                language: str | None = None) -> User:
+    """Change a user's own name or language: the user itself or SYSTEM."""
+    if not actor.system and actor.user_id != user_id:
+        raise Forbidden("only the user itself may change its name or language")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    if language is not None:
+        if language not in LANGUAGES:
+            raise ValidationFailed("unknown language", [
+                {"field": "language", "message": f"use one of {', '.join(LANGUAGES)}"}])
+        user.language = language
+    if name is not None:
+        user.name = name.strip()[:200]
+    record(session, actor, "user.updated", "user", user.id,
+           [m.organization_id for m in user.memberships])
+    session.flush()
+    return user
+
+
 def authenticate_user(session: Session, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, else ``None``.
 

@@ -316,3 +316,24 @@ def test_accepting_commits_cleanly(db):
         invitation = s.scalar(sa.select(Invitation).where(Invitation.email == "t@example.test"))
         assert invitation.used_at is not None
         assert parties.authenticate_user(s, "t@example.test", "password1") is not None
+
+
+def test_a_user_changes_its_own_name_and_language_but_not_anothers(session):
+    from core.errors import Forbidden, ValidationFailed
+    from core.parties import update_user
+    from core.principal import Principal
+    from tests import factories
+
+    org = factories.retailer(session)
+    me = factories.user(session, org, "retailer")
+    other = factories.user(session, org, "retailer")
+    acting_as_me = Principal(organization_id=org.id, user_id=me.id,
+                             permissions=frozenset({"retailer"}))
+
+    update_user(session, acting_as_me, me.id, name="Maija", language="en")
+
+    assert (me.name, me.language) == ("Maija", "en")
+    with pytest.raises(Forbidden):
+        update_user(session, acting_as_me, other.id, language="en")
+    with pytest.raises(ValidationFailed):
+        update_user(session, acting_as_me, me.id, language="de")

@@ -1,6 +1,7 @@
 """Every table Glue has: import each model module here so migrations and tests see them all."""
 
 from core.db import Base
+from connectors import models as _connector_models  # noqa: F401
 from core import models as _core_models  # noqa: F401
 from web.ui import models as _ui_models  # noqa: F401
 

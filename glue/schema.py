@@ -2,6 +2,7 @@
 
 from core.db import Base
 from connectors import models as _connector_models  # noqa: F401
+from core import document_settings as _document_models  # noqa: F401
 from core import models as _core_models  # noqa: F401
 from web.ui import models as _ui_models  # noqa: F401
 

@@ -18,6 +18,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("web.health", "bp"),
     ("web.ui", "bp"),  # the browser UI (web/ui/__init__.py)
     ("web.demo_images", "bp"),
+    ("web.documents_api", "bp"),  # labels, packing slips, manifest, logo, tracking
 ]
 
 

@@ -241,6 +241,8 @@ class Order(Base):
     total_tax: Mapped[Decimal | None] = mapped_column(default=None)
     total_wholesale_price: Mapped[Decimal | None] = mapped_column(default=None)
     auto_submit: Mapped[bool] = mapped_column(default=True)
+    # every tracking code of the order's delivered parcels, copied from its shipments
+    tracking_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
     source: Mapped[str] = mapped_column(sa.String(20), default="api")  # api | ui | connection
     shop_connection_id: Mapped[int | None] = mapped_column(
@@ -282,6 +284,8 @@ class OrderRow(Base):
     wholesale_price: Mapped[Decimal | None] = mapped_column(default=None)
     price: Mapped[Decimal | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(sa.String(30), default="Accepted")
+    # codes of the parcels that carry this row, copied from its shipment
+    tracking_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     order: Mapped[Order] = relationship(back_populates="rows")
     product: Mapped[Product] = relationship()

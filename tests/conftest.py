@@ -7,6 +7,7 @@ import os
 import socket
 
 import pytest
+import sqlalchemy as sa
 
 os.environ.setdefault("GLUE_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ["GLUE_DATABASE_URL"] = ""  # never touch a developer's own database
@@ -49,12 +50,24 @@ def database(database_url: str) -> Database:
 def db(database: Database) -> Database:
     """The test database, emptied after the test."""
     yield database
+    _empty(database)
+
+
+def _empty(database: Database) -> None:
+    """Empty the tables the test wrote to. Finding them takes one query; truncating all ~80
+    tables after every test cost about a second on PostgreSQL."""
+    tables = metadata.sorted_tables
     with database.engine.begin() as conn:
+        probe = sa.select(*(sa.exists(sa.select(sa.literal(1)).select_from(t)) for t in tables))
+        used = [t for t, has_rows in zip(tables, conn.execute(probe).one(), strict=True)
+                if has_rows]
+        if not used:
+            return
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            names = ", ".join(f'"{t.name}"' for t in used)
             conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         else:
-            for table in reversed(metadata.sorted_tables):
+            for table in reversed(used):
                 conn.execute(table.delete())
 
 

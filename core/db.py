@@ -3,13 +3,14 @@
 SQLite runs in WAL mode with foreign keys on and a busy timeout, and every transaction starts with
 ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can fail at once with
 SQLITE_BUSY when another writer committed in between, which under load would turn stock
-reservation into random errors. Taking the write lock up front makes writers queue on the busy
-timeout instead; WAL keeps readers of other connections unblocked.
+reservation into random errors. Taking the write lock up front makes writers queue instead;
+WAL keeps readers of other connections unblocked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -106,9 +107,26 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    # Writers of this process queue on a lock before BEGIN IMMEDIATE: SQLite's own busy handler
+    # sleeps in steps of up to 100 ms, which under load turned into long tail latencies. The
+    # lock times out like the busy handler does, so a stuck holder still ends in SQLite's error.
+    write_lock = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            conn.info["glue.write_lock"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _release(conn: sa.Connection) -> None:
+        if conn.info.pop("glue.write_lock", False):
+            write_lock.release()
 
 
 class Database:

@@ -32,6 +32,8 @@ format: $(BIN)/glue
 bench: $(BIN)/glue
 	$(BIN)/python bench/orders.py
 	$(BIN)/python bench/products.py
+	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

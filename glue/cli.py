@@ -46,15 +46,25 @@ def db_upgrade(revision: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
-    """Serve the web app (and, on the embedded default, the in-process worker)."""
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Run the job worker in this process (the one-machine default)")
+def serve(host: str, port: int, threads: int, worker: bool) -> None:
+    """Serve the web app and, by default, the in-process worker."""
     import waitress
 
+    from glue.worker import install_event_kick, start_in_process_worker
     from web.app import create_app
 
     app = create_app()
+    consumer = start_in_process_worker() if worker else None
+    if consumer is None:
+        install_event_kick()  # a separate `glue worker` delivers; wake it after each commit
     click.echo(f"Glue is serving on http://{host}:{port}", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="Glue")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="Glue")
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
 
 
 def _fail(message: str) -> None:
@@ -175,6 +185,16 @@ def demo() -> None:
     from glue.demo import seed
 
     _out(_run(seed))
+
+
+def _attach_worker_commands() -> None:
+    from glue.worker import replay_command, worker_command
+
+    main.add_command(worker_command)
+    main.add_command(replay_command)
+
+
+_attach_worker_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("web.ui", "bp"),  # the browser UI (web/ui/__init__.py)
     ("web.demo_images", "bp"),
     ("web.documents_api", "bp"),  # labels, packing slips, manifest, logo, tracking
+    ("connectors.woocommerce.install", "bp"),  # /connectors/woocommerce: wc-auth, manual keys
 ]
 
 

@@ -20,6 +20,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("web.demo_images", "bp"),
     ("web.documents_api", "bp"),  # labels, packing slips, manifest, logo, tracking
     ("connectors.woocommerce.install", "bp"),  # /connectors/woocommerce: wc-auth, manual keys
+    ("connectors.magento.install", "bp"),  # /connect/magento: integration activation
 ]
 
 

@@ -26,7 +26,6 @@ def app(db, tmp_path) -> Flask:  # noqa: ANN001
     app = create_app(database=db, settings=Settings(instance_dir=tmp_path,
                                                     public_url="https://glue.example.test"),
                      TESTING=True)
-    app.register_blueprint(install.bp)  # the lead registers it in web/app.py's BLUEPRINTS
     return app
 
 

@@ -17,7 +17,6 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from connectors.magento import install
 from core.crypto import decrypt
 from core.models import Event, ShopConnection
 from core.settings import Settings

@@ -15,7 +15,7 @@ from core.settings import get_settings
 
 
 def _out(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
 def _database() -> Database:
@@ -40,6 +40,18 @@ def db_upgrade(revision: str) -> None:
 
     upgrade(get_settings().resolved_database_url(), revision)
     click.echo(f"database at {revision}", err=True)
+
+
+@db.command("revision")
+@click.option("--message", "-m", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    from alembic import command
+
+    from core.migrate import alembic_config
+
+    command.revision(alembic_config(get_settings().resolved_database_url()), message=message,
+                     autogenerate=True)
 
 
 @main.command()

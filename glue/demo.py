@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import catalogs, inventory, orders, parties, shipments
-from core.models import Catalog, CatalogAccess, Order, Organization, User
+from core.models import Catalog, CatalogAccess, Order, Organization, Product, User
 from core.principal import SYSTEM, Principal
 from core.settings import get_settings
 
@@ -91,6 +91,9 @@ def _organization(session: Session, spec: dict[str, Any], *, supplier: bool = Fa
 
 
 def _products(session: Session, supplier: Organization, spec: dict[str, Any]) -> None:
+    """The supplier's products, once: a second run must not reset stock that orders took."""
+    if session.scalar(sa.select(Product.id).where(Product.supplier_id == supplier.id).limit(1)):
+        return
     public = catalogs.public_catalog_of(session, supplier.id)
     types = OUTDOOR if spec["kind"] == "outdoor" else KITCHEN
     sizes = SIZES if spec["kind"] == "outdoor" else KITCHEN_SIZES
@@ -201,7 +204,7 @@ def _order(session: Session, retailer: Organization, external_id: str,
                   "externalWarehouseId": catalog, "quantity": qty}
                  for i, (sku, catalog, qty) in enumerate(rows)],
     }
-    return orders.create_order(session, _actor(retailer), data)
+    return orders.create_order(session, _actor(retailer), orders.parse_order(data))
 
 
 def _orders(session: Session, helmi: Organization, putiikki: Organization,

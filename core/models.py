@@ -168,7 +168,7 @@ class Product(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"))
-    external_id: Mapped[str] = mapped_column(sa.String(64))
+    external_id: Mapped[str] = mapped_column(sa.String(64), index=True)
     ean_code: Mapped[str | None] = mapped_column(sa.String(14), index=True, default=None)
     status: Mapped[str] = mapped_column(sa.String(10), default="ACTIVE")
     variant_group_id: Mapped[str | None] = mapped_column(sa.String(64), default=None)
@@ -390,7 +390,8 @@ class ShopConnection(Base):
     retailer_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organizations.id"), index=True, default=None)
     platform: Mapped[str] = mapped_column(sa.String(20))  # shopify | woocommerce | magento
-    shop: Mapped[str] = mapped_column(sa.String(300))  # myshopify domain, site URL, base URL
+    # myshopify domain, site URL or base URL; the Shopify receiver looks connections up by it
+    shop: Mapped[str] = mapped_column(sa.String(300), index=True)
     status: Mapped[str] = mapped_column(sa.String(20), default="installing")
     credentials: Mapped[str | None] = mapped_column(sa.Text, default=None)  # encrypted JSON
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

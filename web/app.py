@@ -18,6 +18,8 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("web.health", "bp"),
     ("web.ui", "bp"),  # the browser UI (web/ui/__init__.py)
     ("web.demo_images", "bp"),
+    ("web.api", "bp"),  # /auth/token, /ecommerce/v3, /api/docs
+    ("web.webhooks_api", "bp"),  # /webhooks receiver, webhook subscriptions, /metrics
     ("web.documents_api", "bp"),  # labels, packing slips, manifest, logo, tracking
     ("connectors.woocommerce.install", "bp"),  # /connectors/woocommerce: wc-auth, manual keys
     ("connectors.magento.install", "bp"),  # /connect/magento: integration activation

@@ -1,0 +1,252 @@
+"""Webhook receiver throughput and latency with the worker down, against a bare endpoint.
+
+Starts the app under waitress (8 threads) or gunicorn (2 workers, 4 threads each) on
+127.0.0.1 in child processes, with the real Huey enqueue going to a SQLite queue that nobody
+consumes (the worker is down), and drives it from this process over keep-alive connections:
+
+1. closed loop, ``--concurrency`` clients: a bare endpoint that only answers 200, then
+   signed WooCommerce deliveries (the recorded ``order_created`` body, each with its own
+   resource id): accepted deliveries/s and p50/p99, and the ratio of the two rates;
+2. open loop at ``--rate`` deliveries/s for ``--seconds``: p50/p99 at that load.
+
+    .venv/bin/python bench/webhooks.py [--server gunicorn] [--url postgresql+psycopg://...]
+
+Without --url it runs on a new SQLite file in a temporary folder. With --url the tables are
+created if missing and a bench connection is added: point it at a scratch database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-webhook-secret"
+SAMPLE = (Path(__file__).resolve().parents[2] / "shared" / "recordings" / "woocommerce"
+          / "webhooks" / "order_created.json")
+
+
+def setup(url: str, key: str) -> None:
+    """Create the tables if missing and the WooCommerce connection deliveries go to."""
+    from core.crypto import encrypt
+    from core.db import Database
+    from core.models import ShopConnection
+    from glue.schema import metadata
+
+    database = Database(url)
+    metadata.create_all(database.engine)
+    with database.transaction() as session:
+        session.add(ShopConnection(key=key, platform="woocommerce", shop="https://bench.test",
+                                   status="active", credentials=encrypt(json.dumps(
+                                       {"webhook_secret": SECRET}))))
+    database.dispose()
+
+
+def make_app(url: str | None = None, queue_dir: str | None = None):  # noqa: ANN201
+    """The app with the real Huey enqueue into an unconsumed SqliteHuey, plus ``/bare``.
+    Gunicorn calls it with no arguments and reads them from the environment."""
+    import logging
+    import os
+
+    from flask import Response
+    from huey import SqliteHuey
+
+    from core.db import Database
+    from glue import worker
+    from web.app import create_app
+    from webhooks.spine import Spine
+
+    url = url or os.environ["GLUE_BENCH_URL"]
+    queue_dir = queue_dir or os.environ["GLUE_BENCH_QUEUE_DIR"]
+    logging.disable(logging.INFO)
+    database = Database(url)
+    worker.use_huey(SqliteHuey("bench", filename=f"{queue_dir}/huey.db", results=False,
+                               fsync=False))  # as glue.worker.build_huey
+    app = create_app(database=database)
+    app.extensions["glue.spine"] = Spine(database=database, enqueue=worker.enqueue)
+    app.add_url_rule("/bare", "bare", lambda: Response(status=200), methods=["POST"])
+    return app
+
+
+def serve_waitress(url: str, port: int, queue_dir: str) -> None:
+    import waitress
+
+    waitress.serve(make_app(url, queue_dir), host="127.0.0.1", port=port, threads=8,
+                   ident="bench")
+
+
+def start_server(server: str, url: str, port: int, queue_dir: str) -> Callable[[], None]:
+    """Start the server in child processes; returns the function that stops it."""
+    if server == "gunicorn":
+        env = {**os.environ, "GLUE_BENCH_URL": url, "GLUE_BENCH_QUEUE_DIR": queue_dir}
+        child = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-k", "gthread",
+             "--threads", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+             "bench.webhooks:make_app()"], cwd=ROOT, env=env)
+
+        def stop() -> None:
+            child.terminate()
+            child.wait(10)
+
+        return stop
+    process = multiprocessing.get_context("spawn").Process(
+        target=serve_waitress, args=(url, port, queue_dir), daemon=True)
+    process.start()
+
+    def stop_waitress() -> None:
+        process.terminate()
+        process.join()
+
+    return stop_waitress
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def deliveries(n: int, start: int) -> list[tuple[bytes, dict[str, str]]]:
+    body = json.loads(SAMPLE.read_text())["body"]
+    out = []
+    for i in range(start, start + n):
+        data = body.replace('{"id":29,', f'{{"id":{i},', 1).encode()
+        signature = base64.b64encode(hmac.new(SECRET.encode(), data, hashlib.sha256).digest())
+        out.append((data, {"Content-Type": "application/json",
+                           "X-WC-Webhook-Topic": "order.created", "X-WC-Webhook-ID": "1",
+                           "X-WC-Webhook-Signature": signature.decode()}))
+    return out
+
+
+def closed_loop(port: int, path: str, items: list[tuple[bytes, dict[str, str]]],
+                concurrency: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    chunks = [items[i::concurrency] for i in range(concurrency)]
+
+    def client(chunk: list[tuple[bytes, dict[str, str]]]) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        for body, headers in chunk:
+            started = time.perf_counter()
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            assert response.status == 200, response.status
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in chunks]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(items) / (time.perf_counter() - started), latencies
+
+
+def open_loop(port: int, path: str, items: list[tuple[bytes, dict[str, str]]],
+              rate: float) -> list[float]:
+    """Send at a fixed rate regardless of answers (8 senders), measuring each latency."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    senders = 8
+    t0 = time.perf_counter() + 0.2
+
+    def sender(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for n in range(index, len(items), senders):
+            due = t0 + n / rate
+            time.sleep(max(0.0, due - time.perf_counter()))
+            body, headers = items[n]
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            # measured from when it was due, so a backlog shows as latency
+            with lock:
+                latencies.append(time.perf_counter() - due)
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="")
+    parser.add_argument("--n", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--server", choices=["waitress", "gunicorn"], default="waitress",
+                        help="waitress with 8 threads, or gunicorn with 2 workers x 4 threads")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.url or f"sqlite:///{tmp}/bench.db"
+        port, key = free_port(), f"bench-{uuid.uuid4().hex[:8]}"
+        setup(url, key)
+        stop = start_server(args.server, url, port, tmp)
+        try:
+            wait_for(port)
+            path = f"/webhooks/woocommerce/{key}"
+            closed_loop(port, "/bare", deliveries(200, 10_000_000), args.concurrency)  # warm
+            bare_rate, bare_lat = closed_loop(port, "/bare", deliveries(args.n, 20_000_000),
+                                              args.concurrency)
+            hook_rate, hook_lat = closed_loop(port, path, deliveries(args.n, 30_000_000),
+                                              args.concurrency)
+            fixed = open_loop(port, path, deliveries(int(args.rate * args.seconds), 40_000_000),
+                              args.rate)
+        finally:
+            stop()
+    database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    server = ("waitress 8 threads" if args.server == "waitress"
+              else "gunicorn 2 workers x 4 threads")
+    print(f"webhook receiver, {server}, {database}, worker down, "
+          f"{args.concurrency} clients")
+    print(f"  bare endpoint      {bare_rate:8.0f} req/s   p50 {pct(bare_lat, 50):6.1f} ms   "
+          f"p99 {pct(bare_lat, 99):6.1f} ms")
+    print(f"  deliveries         {hook_rate:8.0f} req/s   p50 {pct(hook_lat, 50):6.1f} ms   "
+          f"p99 {pct(hook_lat, 99):6.1f} ms   ratio {hook_rate / bare_rate:.2f}")
+    print(f"  at {args.rate:.0f} deliveries/s   p50 {pct(fixed, 50):6.1f} ms   "
+          f"p99 {pct(fixed, 99):6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

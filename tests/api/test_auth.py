@@ -14,14 +14,14 @@ from core.errors import Forbidden, NotFound
 from core.models import ApiAccount
 from core.principal import SYSTEM
 from tests import factories as f
-from tests.api.conftest import basic, commit, make_credentials, make_org
+from tests.api.conftest import basic, commit, make_credentials
 
 TOKEN_KEYS = {"access_token", "token_type", "expires_in", "scope"}
 
 
 @pytest.fixture
 def supplier_creds(db):
-    supplier = commit(db, lambda s: make_org(s, f.supplier))
+    supplier = commit(db, lambda s: f.supplier(s))
     account, secret = make_credentials(db, supplier.id)
     return supplier, account, secret
 
@@ -138,7 +138,7 @@ def test_a_revoked_account_loses_its_tokens_and_cannot_get_new_ones(db, client, 
 
 
 def test_the_secret_is_stored_hashed_and_names_are_unique(db):
-    supplier = commit(db, lambda s: make_org(s, f.supplier))
+    supplier = commit(db, lambda s: f.supplier(s))
     first = make_credentials(db, supplier.id, name="ERP")
     second = make_credentials(db, supplier.id, name="ERP")
     assert first[0] != second[0] and first[0].startswith("erp-")
@@ -148,7 +148,7 @@ def test_the_secret_is_stored_hashed_and_names_are_unique(db):
 
 
 def test_an_api_account_has_its_organizations_roles_but_not_admin(db):
-    both = commit(db, lambda s: make_org(s, f.org, supplier=True, retailer=True))
+    both = commit(db, lambda s: f.org(s, supplier=True, retailer=True))
     account, secret = make_credentials(db, both.id)
     with db.transaction() as session:
         principal = authenticate(session, account, secret)
@@ -157,8 +157,8 @@ def test_an_api_account_has_its_organizations_roles_but_not_admin(db):
 
 
 def test_only_the_organizations_admin_creates_and_revokes_accounts(db):
-    supplier = commit(db, lambda s: make_org(s, f.supplier))
-    other = commit(db, lambda s: make_org(s, f.retailer))
+    supplier = commit(db, lambda s: f.supplier(s))
+    other = commit(db, lambda s: f.retailer(s))
     with db.transaction() as session:
         with pytest.raises(Forbidden):
             create_api_account(session, f.acting(supplier, "supplier"),

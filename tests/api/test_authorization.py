@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories as f
-from tests.api.conftest import commit, make_org
+from tests.api.conftest import commit
 from tests.api.test_orders import ORDERS, order_body
 from tests.api.test_shipments import SHIPMENTS
 
@@ -18,7 +18,7 @@ def scene(db, world, api_for):
     owner_retailer.post(f"{ORDERS}/O-1/comments", json={"externalId": "N-1", "value": "hi"})
     shipment_id = owner_supplier.get(SHIPMENTS).get_json()["content"][0]["shipmentId"]
     private = commit(db, lambda s: f.private_catalog(s, world.supplier, world.retailer))
-    other_supplier = commit(db, lambda s: make_org(s, f.supplier))
+    other_supplier = commit(db, lambda s: f.supplier(s))
     return {"shipment": shipment_id, "private": private.external_id,
             "owner_retailer": owner_retailer, "owner_supplier": owner_supplier,
             "strangers": [api_for(world.outsider), api_for(other_supplier)]}

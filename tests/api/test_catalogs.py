@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests import factories as f
-from tests.api.conftest import commit, make_org
+from tests.api.conftest import commit
 
 CATALOGS = "/ecommerce/v3/catalogs"
 ENVELOPE_PAGE_KEYS = {"size", "totalElements", "totalPages", "number"}
@@ -114,7 +114,7 @@ def test_another_retailers_private_catalog_is_invisible(db, world, api_for):
 
 
 def test_supplier_directory(db, world, api_for):
-    commit(db, lambda s: make_org(s, f.supplier, name="Another Supplier"))
+    commit(db, lambda s: f.supplier(s, name="Another Supplier"))
     body = api_for(world.outsider).get("/ecommerce/v3/suppliers?size=1").get_json()
     assert body["page"]["totalElements"] == 2 and len(body["content"]) == 1
     entry = body["content"][0]

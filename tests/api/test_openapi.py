@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from tests import factories as f
-from tests.api.conftest import commit, make_org
+from tests.api.conftest import commit
 from web.api.openapi import api_rules, build_document
 
 EXTENSIONS = {("/ecommerce/v3/catalogs", "post"), ("/ecommerce/v3/catalogs/{external_id}", "patch"),
@@ -89,7 +89,7 @@ def test_page_parameters_are_checked(world, api_for):
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(db, app, world, api_for):
     """Bounded property-based run over every operation, as an organization with both roles
     that has access to the world's catalog (so the happy paths are reachable too)."""
-    both = commit(db, lambda s: make_org(s, f.org, supplier=True, retailer=True))
+    both = commit(db, lambda s: f.org(s, supplier=True, retailer=True))
     commit(db, lambda s: f.grant(s, world.catalog, both))
     token = api_for(both).token
     schema = schemathesis.openapi.from_wsgi("/ecommerce/v3/openapi.json", app)

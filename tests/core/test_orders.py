@@ -74,20 +74,7 @@ class World:
 
 def organization(session: Any, *, supplier: bool = False,
                  retailer: bool = False) -> Organization:
-    """Like ``factories.org``, skipping the serials for which ``factories.business_id`` hands
-    out the same id twice (a base without a check digit moves on to the next serial)."""
-    n = next(f._seq)
-    while f.business_id(n) == f.business_id(n - 1):
-        n = next(f._seq)
-    org = Organization(business_id=f.business_id(n), name=f"Org {n}", is_supplier=supplier,
-                       is_retailer=retailer)
-    session.add(org)
-    session.flush()
-    if supplier:
-        session.add(Catalog(external_id=org.business_id.replace("-", ""), supplier_id=org.id,
-                            name=f"{org.name} catalog", is_public=True, state="active"))
-        session.flush()
-    return org
+    return f.org(session, supplier=supplier, retailer=retailer)
 
 
 def new_supplier(session: Any) -> Organization:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.inventory import end_of_sale, remove_balances, upsert_inventory
-from core.models import Balance, Catalog, CatalogAccess, Event, Organization, Product
+from core.models import Balance, CatalogAccess, Event, Organization, Product
 from core.principal import SYSTEM, Principal
 from core.products import (
     InventoryItemIn,
@@ -27,22 +26,11 @@ from core.products import (
 from tests import factories as f
 
 EAN = "4006381333931"
-# Even serials only: factories.business_id() moves a serial without a valid check digit to the
-# next one, so two consecutive serials can give the same business ID.
-_serials = itertools.count(8_000_000, 2)
 
 
 def org(session, name: str, *, supplier: bool = False) -> Organization:  # noqa: ANN001
     """An organization (a supplier with its public catalog, else a retailer)."""
-    o = Organization(business_id=f.business_id(next(_serials)), name=name,
-                     is_supplier=supplier, is_retailer=not supplier)
-    session.add(o)
-    session.flush()
-    if supplier:
-        session.add(Catalog(external_id=o.business_id.replace("-", ""), supplier_id=o.id,
-                            name=f"{name} catalog", is_public=True, state="active"))
-        session.flush()
-    return o
+    return f.org(session, supplier=supplier, retailer=not supplier, name=name)
 
 
 def item(ext: str, *balances: dict[str, Any], **product: Any) -> dict[str, Any]:

@@ -49,13 +49,12 @@ from core.shipments import (
     comment_to_wire,
     create_shipments,
     get_shipment,
-    iso,
     lock_order,
-    money,
     order_organizations,
     parties_to_wire,
     sync_order,
 )
+from core.wire import number, timestamp
 
 DELIVERY_OPERATORS = ("Posti", "Unifaun")
 COMMENT_TYPES = ("pickingNote", "passThrough")
@@ -838,10 +837,10 @@ def delete_comment(session: Session, actor: Principal, comment_external_id: str,
 
 def order_to_wire(order: Order) -> dict[str, Any]:
     """The v3 order as the retailer sees it: camelCase, times ISO 8601 UTC with offset, money
-    as decimal strings (``"12.90"``), ``status`` as ``{"value"}`` on the order and its rows."""
+    as JSON numbers (``12.9``), ``status`` as ``{"value"}`` on the order and its rows."""
     return {
         "externalId": order.external_id,
-        "orderDate": iso(order.order_date),
+        "orderDate": timestamp(order.order_date),
         "metadata": {"documentType": order.document_type, "client": order.metadata_client},
         "references": list(order.references or []),
         **parties_to_wire(order.parties),
@@ -851,9 +850,9 @@ def order_to_wire(order: Order) -> dict[str, Any]:
         "pickupPointId": order.pickup_point_id,
         "deliveryOperator": order.delivery_operator,
         "additionalServices": list(order.additional_services or []),
-        "totalPrice": money(order.total_price),
-        "totalTax": money(order.total_tax),
-        "totalWholeSalePrice": money(order.total_wholesale_price),
+        "totalPrice": number(order.total_price),
+        "totalTax": number(order.total_tax),
+        "totalWholeSalePrice": number(order.total_wholesale_price),
         "status": {"value": order.status},
         "trackingCodes": list(order.tracking_codes or []),
         "preferences": {"autoSubmit": order.auto_submit},
@@ -865,14 +864,14 @@ def order_to_wire(order: Order) -> dict[str, Any]:
             "productDescription": row.product_description,
             "externalWarehouseId": row.catalog.external_id,
             "quantity": row.quantity,
-            "price": money(row.price),
-            "wholesalePrice": money(row.wholesale_price),
+            "price": number(row.price),
+            "wholesalePrice": number(row.wholesale_price),
             "status": {"value": row.status},
             "deliveredQuantity": row.delivered_quantity,
             "trackingCodes": list(row.tracking_codes or []),
             "shipmentId": row.shipment.shipment_id if row.shipment else None,
         } for row in order.rows],
         "comments": [comment_to_wire(c) for c in order.comments],
-        "createdDate": iso(order.created_at),
-        "updatedDate": iso(order.updated_at),
+        "createdDate": timestamp(order.created_at),
+        "updatedDate": timestamp(order.updated_at),
     }

@@ -4,7 +4,7 @@
   :class:`BalanceRefIn`) parse the v3 wire: camelCase aliases (snake_case names work too),
   ``null`` for any unset optional field, unknown fields ignored.
 - :func:`product_to_wire` and :func:`balance_to_wire` write the v3 shapes back. Money and
-  measurements are JSON numbers (see :func:`wire_number`); times carry their UTC offset.
+  measurements are JSON numbers (see :func:`core.wire.number`); times carry their UTC offset.
 - Reads (:func:`get_inventory`, :func:`catalog_inventory`, :func:`list_balances`) apply
   DESIGN.md 2: a supplier sees its own products with every balance; a retailer sees the basic
   data of products in any public catalog and in its own private catalogs, and balances (price,
@@ -32,6 +32,7 @@ from core.errors import Forbidden, NotFound, ValidationFailed
 from core.models import Balance, Catalog, Organization, Product
 from core.principal import Principal
 from core.validation import validate_code128_id, validate_ean, validate_external_id
+from core.wire import number
 
 MAX_ITEMS = 2000  # the v3 Products API limit per request
 MAX_PAGE_SIZE = 2000
@@ -183,18 +184,6 @@ _SCALARS = ("ean_code", "status", "variant_group_id", "distributor", "recommende
 BALANCE_FIELDS = ("quantity", "incoming", "wholesale_price", "currency")
 
 
-def wire_number(value: Decimal | None) -> int | float | None:
-    """A Decimal as a JSON number: int when whole, else float.
-
-    Exact for Glue's numbers: every stored amount has at most 14 significant digits
-    (NUMERIC(14, 4)), and a double reproduces any decimal of up to 15 significant digits, so
-    ``json.dumps`` writes back the same digits. Clients of the hosted service expect numbers.
-    """
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def product_columns(product: ProductIn) -> dict[str, Any]:
     """The product columns a PUT sets: only the fields the client gave (not absent, not null)."""
     cols: dict[str, Any] = {name: value for name in _SCALARS
@@ -202,7 +191,7 @@ def product_columns(product: ProductIn) -> dict[str, Any]:
     if cols.get("ean_code") == "":
         cols["ean_code"] = None
     if product.measurements is not None:
-        cols["measurements"] = {k: wire_number(v) for k, v in
+        cols["measurements"] = {k: number(v) for k, v in
                                 product.measurements.model_dump(exclude_none=True).items()}
     if product.images is not None:
         cols["images"] = [{"url": image.url} for image in product.images]
@@ -226,9 +215,9 @@ def product_to_wire(product: Product) -> dict[str, Any]:
         "supplierId": product.supplier.business_id,
         "distributor": product.distributor,
         "eanCode": product.ean_code,
-        "recommendedRetailPrice": wire_number(product.recommended_retail_price),
+        "recommendedRetailPrice": number(product.recommended_retail_price),
         "currency": product.currency,
-        "vatPercentage": wire_number(product.vat_percentage),
+        "vatPercentage": number(product.vat_percentage),
         "unitOfMeasure": product.unit_of_measure,
         "status": product.status,
         "measurements": dict(product.measurements or {}),
@@ -254,7 +243,7 @@ def balance_to_wire(balance: Balance) -> dict[str, Any]:
         "productExternalId": balance.product.external_id,
         "quantity": balance.quantity,
         "incoming": balance.incoming,
-        "wholesalePrice": wire_number(balance.wholesale_price),
+        "wholesalePrice": number(balance.wholesale_price),
         "currency": balance.currency,
         "modifiedDate": balance.modified_at.isoformat(),
     }

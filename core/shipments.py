@@ -15,8 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +28,7 @@ from core.db import utcnow
 from core.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from core.models import Comment, Order, OrderRow, Parcel, ParcelRow, Shipment, ShipmentStatusChange
 from core.principal import Principal
+from core.wire import number, timestamp
 
 # --- visibility ----------------------------------------------------------------------------
 
@@ -465,8 +465,8 @@ def _deliver(session: Session, actor: Principal, shipment: Shipment, parcels: li
 
 
 def shipment_to_wire(shipment: Shipment, *, for_retailer: bool = False) -> dict[str, Any]:
-    """The v3 shipment object (camelCase; times ISO 8601 UTC with offset; money as decimal
-    strings). ``for_retailer`` leaves out the supplier's own ``externalId``."""
+    """The v3 shipment object (camelCase; times ISO 8601 UTC with offset; money as JSON
+    numbers). ``for_retailer`` leaves out the supplier's own ``externalId``."""
     order = shipment.order
     warehouse = {row.id: row.catalog.external_id for row in shipment.rows}
     codes = list(dict.fromkeys(c for p in shipment.parcels for c in p.tracking_codes or []))
@@ -476,19 +476,20 @@ def shipment_to_wire(shipment: Shipment, *, for_retailer: bool = False) -> dict[
         "externalId": None if for_retailer else shipment.external_id,
         "clientId": shipment.supplier.business_id,
         "metadata": {"sourceOrganization": order.retailer.business_id,
-                     "insertDate": iso(shipment.created_at),
-                     "updateDate": iso(shipment.updated_at),
+                     "insertDate": timestamp(shipment.created_at),
+                     "updateDate": timestamp(shipment.updated_at),
                      "documentType": order.document_type},
         "references": list(order.references or []),
-        "createdDate": iso(shipment.created_at),
-        "status": {"value": shipment.status, "timestamp": iso(shipment.status_at)},
-        "statusHistory": [{"value": h.status, "timestamp": iso(h.at)} for h in shipment.history],
+        "createdDate": timestamp(shipment.created_at),
+        "status": {"value": shipment.status, "timestamp": timestamp(shipment.status_at)},
+        "statusHistory": [{"value": h.status, "timestamp": timestamp(h.at)}
+                          for h in shipment.history],
         "cancelReason": shipment.cancel_reason,
         "trackingCodes": codes,
         "consignment": {
             "reference": order.external_id,
             "contractNumber": None,
-            "orderDate": iso(order.order_date),
+            "orderDate": timestamp(order.order_date),
             **parties,
             "deliveryOperator": order.delivery_operator,
             "currency": order.currency,
@@ -501,7 +502,7 @@ def shipment_to_wire(shipment: Shipment, *, for_retailer: bool = False) -> dict[
                 "deliveredQuantity": row.delivered_quantity,
                 "productDescription": row.product_description,
                 "productUnitOfMeasure": row.product_unit_of_measure,
-                "wholesalePrice": money(row.wholesale_price),
+                "wholesalePrice": number(row.wholesale_price),
                 "status": {"value": row.status},
             } for row in shipment.rows],
             "parcels": [{
@@ -535,26 +536,10 @@ def comment_to_wire(comment: Comment) -> dict[str, Any]:
     """A v3 order comment."""
     return {"externalId": comment.external_id, "author": comment.author,
             "value": comment.value, "type": comment.type,
-            "createdDate": iso(comment.created_date), "origin": comment.origin}
+            "createdDate": timestamp(comment.created_date), "origin": comment.origin}
 
 
 PARTIES = ("vendor", "sender", "client", "recipient", "deliveryAddress")
-
-
-def iso(moment: datetime | None) -> str | None:
-    """UTC time as ISO 8601 with milliseconds and offset: ``2026-05-01T12:00:00.000+00:00``."""
-    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-def money(value: Decimal | None) -> str | None:
-    """Money on the wire is a decimal string (exact, unlike a JSON number read as a float):
-    at least two decimals, trailing zeros beyond them dropped (``"10.00"``, ``"1.2345"``)."""
-    if value is None:
-        return None
-    cents = value.quantize(Decimal("0.01"))
-    if cents == value:
-        return str(cents)
-    return format(value.normalize(), "f")
 
 
 def parties_to_wire(parties: dict[str, Any] | None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("web.api", "bp"),  # /auth/token, /ecommerce/v3, /api/docs
     ("web.webhooks_api", "bp"),  # /webhooks receiver, webhook subscriptions, /metrics
     ("web.documents_api", "bp"),  # labels, packing slips, manifest, logo, tracking
-    ("connectors.woocommerce.install", "bp"),  # /connectors/woocommerce: wc-auth, manual keys
+    ("connectors.woocommerce.install", "bp"),  # /connect/woocommerce: wc-auth, manual keys
     ("connectors.magento.install", "bp"),  # /connect/magento: integration activation
     ("connectors.shopify.install", "bp"),  # /connect/shopify: Shopify OAuth, link, settings
 ]

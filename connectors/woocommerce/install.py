@@ -2,12 +2,12 @@
 
 The flow (reference §2.1):
 
-1. A retailer's admin names the shop's site URL (``POST /connectors/woocommerce/install``).
+1. A retailer's admin names the shop's site URL (``POST /connect/woocommerce/install``).
    Glue creates (or reuses) the pending shop connection and sends the browser to
    ``<site>/wc-auth/v1/authorize`` with ``app_name``, ``scope=read_write``, a ``user_id`` that
    names the pending connection, ``return_url`` and ``callback_url``.
 2. The merchant approves in the WordPress admin; WooCommerce POSTs the new keys as JSON to
-   the callback (``POST /connectors/woocommerce/callback``). It must be answered **exactly
+   the callback (``POST /connect/woocommerce/callback``). It must be answered **exactly
    200**, otherwise WooCommerce deletes the keys. ``user_id`` comes back as a string.
 3. WooCommerce sends the browser to ``return_url?success=1&user_id=…``.
 
@@ -17,7 +17,7 @@ the retailer that owns the pending connection. The keys, and the per-connection 
 are kept encrypted in ``ShopConnection.credentials``.
 
 Shops that cannot reach Glue's callback (WordPress refuses private addresses and odd ports)
-get their keys entered by hand (``/connectors/woocommerce/manual``, :func:`link_manually`).
+get their keys entered by hand (``/connect/woocommerce/manual``, :func:`link_manually`).
 The browser routes need a logged-in admin of a retailer organization and a CSRF token.
 """
 
@@ -49,7 +49,7 @@ TOKEN_FIELD = "install_token"  # in settings.platform: the digest of the pending
 _KEY = re.compile(r"ck_[0-9a-f]{40}")
 _SECRET = re.compile(r"cs_[0-9a-f]{40}")
 
-bp = Blueprint("woocommerce_install", __name__, url_prefix="/connectors/woocommerce")
+bp = Blueprint("woocommerce_install", __name__, url_prefix="/connect/woocommerce")
 
 
 # --- the service functions (no Flask) ------------------------------------------------------

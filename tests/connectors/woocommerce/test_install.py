@@ -51,7 +51,7 @@ def logged_in(app: Flask, db, user_id: int, org_id: int) -> FlaskClient:  # noqa
 
 
 def start(client: FlaskClient, site: str = "shop.example.fi/") -> tuple[str, dict]:
-    answer = client.post("/connectors/woocommerce/install",
+    answer = client.post("/connect/woocommerce/install",
                          data={"site_url": site, "csrf_token": CSRF})
     assert answer.status_code == 303
     url = urlsplit(answer.headers["Location"])
@@ -76,8 +76,8 @@ def test_install_sends_the_merchant_to_wc_auth_with_the_five_parameters(app, db,
     target, query = start(client)
     assert target == "https://shop.example.fi/wc-auth/v1/authorize"
     assert query["app_name"] == "Glue" and query["scope"] == "read_write"
-    assert query["callback_url"] == "https://glue.example.test/connectors/woocommerce/callback"
-    assert query["return_url"] == "https://glue.example.test/connectors/woocommerce/installed"
+    assert query["callback_url"] == "https://glue.example.test/connect/woocommerce/callback"
+    assert query["return_url"] == "https://glue.example.test/connect/woocommerce/installed"
     pending = connection(db)
     assert pending.status == "installing" and pending.shop == "https://shop.example.fi"
     assert pending.retailer_id == people["retailer"] and pending.credentials is None
@@ -91,7 +91,7 @@ def test_the_callback_stores_the_keys_encrypted_and_answers_exactly_200(app, db,
     client = logged_in(app, db, people["admin"], people["retailer"])
     _, query = start(client)
     # WooCommerce's server posts JSON (user_id as a string), without any session
-    answer = app.test_client().post("/connectors/woocommerce/callback",
+    answer = app.test_client().post("/connect/woocommerce/callback",
                                     data=json.dumps(keys(query["user_id"])),
                                     content_type="application/json;charset=UTF-8")
     assert answer.status_code == 200
@@ -101,11 +101,11 @@ def test_the_callback_stores_the_keys_encrypted_and_answers_exactly_200(app, db,
     assert credentials["consumer_key"] == CK and credentials["consumer_secret"] == CS
     assert credentials["key_id"] == "3" and len(credentials["webhook_secret"]) >= 40
     # the token is used up: a replay of the same callback is refused
-    again = app.test_client().post("/connectors/woocommerce/callback",
+    again = app.test_client().post("/connect/woocommerce/callback",
                                    json=keys(query["user_id"]))
     assert again.status_code == 400
     # and the merchant's browser comes back to a page saying the shop is connected
-    back = client.get("/connectors/woocommerce/installed",
+    back = client.get("/connect/woocommerce/installed",
                       query_string={"success": "1", "user_id": query["user_id"]})
     assert back.status_code == 200 and b"https://shop.example.fi" in back.data
 
@@ -117,7 +117,7 @@ def test_a_callback_that_names_no_pending_connection_is_refused(app, db, people,
                                                                 change: dict) -> None:
     client = logged_in(app, db, people["admin"], people["retailer"])
     _, query = start(client)
-    answer = app.test_client().post("/connectors/woocommerce/callback",
+    answer = app.test_client().post("/connect/woocommerce/callback",
                                     json={**keys(query["user_id"]), **change})
     assert answer.status_code == 400
     assert connection(db).credentials is None and connection(db).status == "installing"
@@ -127,38 +127,38 @@ def test_a_forged_token_for_a_real_connection_is_refused(app, db, people) -> Non
     client = logged_in(app, db, people["admin"], people["retailer"])
     _, query = start(client)
     key = query["user_id"].partition(".")[0]
-    answer = app.test_client().post("/connectors/woocommerce/callback",
+    answer = app.test_client().post("/connect/woocommerce/callback",
                                     json=keys(f"{key}.guessed-token"))
     assert answer.status_code == 400 and connection(db).credentials is None
 
 
 def test_a_callback_body_that_is_not_json_is_refused(app) -> None:  # noqa: ANN001
-    answer = app.test_client().post("/connectors/woocommerce/callback", data=b"webhook_id=1")
+    answer = app.test_client().post("/connect/woocommerce/callback", data=b"webhook_id=1")
     assert answer.status_code == 400
 
 
 def test_who_may_install(app, db, people) -> None:  # noqa: ANN001
     # anonymous visitors are sent to log in
-    anonymous = app.test_client().get("/connectors/woocommerce/install")
+    anonymous = app.test_client().get("/connect/woocommerce/install")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     # a retailer user who is not an admin, and a supplier's admin, are refused
     clerk = logged_in(app, db, people["clerk"], people["retailer"])
-    assert clerk.post("/connectors/woocommerce/install",
+    assert clerk.post("/connect/woocommerce/install",
                       data={"site_url": "shop.example.fi", "csrf_token": CSRF}).status_code == 403
     supplier = logged_in(app, db, people["supplier_admin"], people["supplier"])
-    assert supplier.get("/connectors/woocommerce/manual").status_code == 403
+    assert supplier.get("/connect/woocommerce/manual").status_code == 403
     # an admin without the CSRF token is refused before anything is stored
     admin = logged_in(app, db, people["admin"], people["retailer"])
-    assert admin.post("/connectors/woocommerce/install",
+    assert admin.post("/connect/woocommerce/install",
                       data={"site_url": "shop.example.fi"}).status_code == 400
-    assert admin.get("/connectors/woocommerce/install").status_code == 200
+    assert admin.get("/connect/woocommerce/install").status_code == 200
     with db.sessions() as s:
         assert s.query(ShopConnection).count() == 0
 
 
 def test_keys_entered_by_hand_link_the_shop(app, db, people) -> None:  # noqa: ANN001
     client = logged_in(app, db, people["admin"], people["retailer"])
-    answer = client.post("/connectors/woocommerce/manual", data={
+    answer = client.post("/connect/woocommerce/manual", data={
         "site_url": "http://shop.lan:8080/", "consumer_key": CK, "consumer_secret": CS,
         "csrf_token": CSRF})
     assert answer.status_code == 200
@@ -169,7 +169,7 @@ def test_keys_entered_by_hand_link_the_shop(app, db, people) -> None:  # noqa: A
 
 def test_manual_keys_that_are_not_woocommerce_keys_are_refused(app, db, people) -> None:  # noqa: ANN001
     client = logged_in(app, db, people["admin"], people["retailer"])
-    answer = client.post("/connectors/woocommerce/manual", data={
+    answer = client.post("/connect/woocommerce/manual", data={
         "site_url": "shop.example.fi", "consumer_key": "my-key", "consumer_secret": CS,
         "csrf_token": CSRF})
     assert answer.status_code == 400 and b"ck_" in answer.data

@@ -1,7 +1,7 @@
 """Writes our own cassettes in the shapes of the real recordings (``../recordings``), for the
 cases the real shop was not recorded in. Answers are built from recorded answers (same
 fields, ids and headers), changed only where the case needs it; run it again after editing:
-``.venv/bin/python tests/connectors/woocommerce/cassettes/make_cassettes.py``."""
+``.venv/bin/python tests/connect/woocommerce/cassettes/make_cassettes.py``."""
 
 from __future__ import annotations
 

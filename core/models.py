@@ -164,7 +164,9 @@ class CatalogAccess(Base):
 
 class Product(Base):
     __tablename__ = "products"
-    __table_args__ = (sa.UniqueConstraint("supplier_id", "external_id"),)
+    __table_args__ = (sa.UniqueConstraint("supplier_id", "external_id"),
+                      sa.Index("ix_products_supplier_variant_group", "supplier_id",
+                               "variant_group_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"))

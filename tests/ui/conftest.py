@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 
 import pytest
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
 from core.crypto import hash_password
-from core.models import Catalog, Organization, User
+from core.models import Organization, User
 from core.settings import Settings
 from tests import factories
 from web.app import create_app
@@ -66,27 +64,9 @@ def person(session, organization: Organization, *permissions: str,  # noqa: ANN0
     return Person(user.id, user.email, organization.id, organization.name)
 
 
-_serials = itertools.count(3_000_001)
-
-
 def organization(session, name: str, *, supplier: bool = False,  # noqa: ANN001
                  retailer: bool = False) -> Organization:
-    """An organization with a business ID no other factory hands out (``factories.org`` can
-    repeat one: a serial without a valid check digit takes the next serial's ID)."""
-    while True:
-        business_id = factories.business_id(next(_serials))
-        if not session.scalar(sa.select(Organization.id)
-                              .where(Organization.business_id == business_id)):
-            break
-    org = Organization(business_id=business_id, name=name, is_supplier=supplier,
-                       is_retailer=retailer)
-    session.add(org)
-    session.flush()
-    if supplier:
-        session.add(Catalog(external_id=business_id.replace("-", ""), supplier_id=org.id,
-                            name=f"{name} catalog", is_public=True, state="active"))
-        session.flush()
-    return org
+    return factories.org(session, supplier=supplier, retailer=retailer, name=name)
 
 
 @pytest.fixture

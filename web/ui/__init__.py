@@ -87,4 +87,13 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     return render_template("ui/error.html", error=error), error.code or 500
 
 
-from web.ui import account, admin, auth, devmail, home  # noqa: E402,F401  (views register on bp)
+from web.ui import (  # noqa: E402,F401  (views register on bp)  # noqa: E402,F401
+    account,
+    admin,
+    auth,
+    devmail,
+    home,
+    imports,
+    supplier_catalogs,
+    supplier_products,
+)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from connectors.base import ConnectionSettings
-from connectors.errors import ConnectorError
+from connectors.errors import ConnectorError, Fatal, NeedsConfiguration, Retriable
 from connectors.models import ExternalReference
 from connectors.pricing import retail_price
 from core.access import active_catalogs_query
@@ -375,3 +375,20 @@ def _load(session: Session, connection_id: int, kind: str,
                 ExternalReference.glue_id.in_(ids[start:start + 500]))):
             found[ref.glue_id] = ref
     return found
+
+
+def push_each(changes: Sequence[ListingChange],
+              push: Callable[[ListingChange], PushResult]) -> list[PushResult]:
+    """Push changes one by one, for platforms without a batch call: a refused change carries
+    its error and the batch goes on; a retriable or configuration error stops the batch, the
+    unsent rest carrying it (the contract's rule for ``publish_products`` and its kin)."""
+    results: list[PushResult] = []
+    for index, change in enumerate(changes):
+        try:
+            results.append(push(change))
+        except Fatal as exc:
+            results.append(PushResult(change, error=exc))
+        except (Retriable, NeedsConfiguration) as exc:
+            results.extend(PushResult(rest, error=exc) for rest in changes[index:])
+            break
+    return results

@@ -19,7 +19,7 @@ SKU of its simple product, with the entity id in ``extra``. Orders map back thro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -34,25 +34,9 @@ from connectors.base import (
 from connectors.errors import Fatal, NeedsConfiguration, Retriable
 from connectors.magento import translate, webhooks
 from connectors.magento.client import MagentoClient, NotFound
-from connectors.publish import ChangeBatch, ListingChange, PushResult, ShopRef
+from connectors.publish import ChangeBatch, ListingChange, PushResult, ShopRef, push_each
 
 ORDER_PAGE_SIZE = 50  # orders are large documents (every row twice, with its parent)
-
-
-def _per_change(changes: Sequence[ListingChange],
-                push: Callable[[ListingChange], PushResult]) -> list[PushResult]:
-    """Push changes one by one: a refused change carries its error and the batch goes on; a
-    retriable or configuration error stops the batch, the unsent rest carrying it."""
-    results: list[PushResult] = []
-    for index, change in enumerate(changes):
-        try:
-            results.append(push(change))
-        except Fatal as exc:
-            results.append(PushResult(change, error=exc))
-        except (Retriable, NeedsConfiguration) as exc:
-            results.extend(PushResult(rest, error=exc) for rest in changes[index:])
-            break
-    return results
 
 
 class MagentoConnector(Connector):
@@ -126,7 +110,7 @@ class MagentoConnector(Connector):
             return self._finish(change, variant["sku"],
                                 {variant["product_id"]: {"sku": variant["sku"]}})
 
-        results = _per_change(batch.changes, push)
+        results = push_each(batch.changes, push)
         if self.defaults.stock_mode == "msi":
             self._set_quantities([(v["sku"], v["quantity"]) for r in results if r.ok
                                   for v in r.change.listing.document["variants"]],  # type: ignore
@@ -332,10 +316,10 @@ class MagentoConnector(Connector):
                     variant["product_id"]), variant["quantity"])
             return PushResult(change)
 
-        return _per_change(batch.changes, legacy)
+        return push_each(batch.changes, legacy)
 
     def end_sale(self, batch: ChangeBatch) -> list[PushResult]:
-        return _per_change(batch.changes, self._end_sale)
+        return push_each(batch.changes, self._end_sale)
 
     def _end_sale(self, change: ListingChange) -> PushResult:
         assert change.reference is not None

@@ -10,7 +10,7 @@ published variant is stocked) and optionally ``base_url`` (the sandbox); the cre
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -22,8 +22,8 @@ from connectors.base import (
     WebhookDelivery,
     change_sizes,
 )
-from connectors.errors import ConnectorError, Fatal, NeedsConfiguration, Retriable
-from connectors.publish import ChangeBatch, ListingChange, PushResult, ShopRef
+from connectors.errors import ConnectorError, Fatal, NeedsConfiguration
+from connectors.publish import ChangeBatch, ListingChange, PushResult, ShopRef, push_each
 from connectors.shopify import translate, webhooks
 from connectors.shopify.client import ShopifyClient, ShopifyUserErrors
 
@@ -106,22 +106,6 @@ mutation GlueOrderFlag($id: ID!, $tags: [String!]!, $input: OrderInput!) {
 CANCELLED_TAG = "glue-shipment-cancelled"
 
 
-def _per_change(changes: Sequence[ListingChange],
-                push: Callable[[ListingChange], PushResult]) -> list[PushResult]:
-    """Push changes one by one: a refused change carries its error and the batch goes on; a
-    retriable or configuration error stops the batch, the unsent rest carrying it."""
-    results: list[PushResult] = []
-    for index, change in enumerate(changes):
-        try:
-            results.append(push(change))
-        except Fatal as exc:
-            results.append(PushResult(change, error=exc))
-        except (Retriable, NeedsConfiguration) as exc:
-            results.extend(PushResult(rest, error=exc) for rest in changes[index:])
-            break
-    return results
-
-
 def app_secret() -> str:
     """The Shopify app's client secret (signs webhooks and OAuth redirects)."""
     return os.environ.get("GLUE_SHOPIFY_API_SECRET", "")
@@ -174,7 +158,7 @@ class ShopifyConnector(Connector):
     # --- products ----------------------------------------------------------------------
 
     def publish_products(self, batch: ChangeBatch) -> list[PushResult]:
-        return _per_change(batch.changes, self._product_set)
+        return push_each(batch.changes, self._product_set)
 
     def _product_set(self, change: ListingChange) -> PushResult:
         assert change.listing is not None
@@ -219,7 +203,7 @@ class ShopifyConnector(Connector):
         return results + [PushResult(change) for change in ready]
 
     def end_sale(self, batch: ChangeBatch) -> list[PushResult]:
-        return _per_change(batch.changes, self._end_sale)
+        return push_each(batch.changes, self._end_sale)
 
     def _end_sale(self, change: ListingChange) -> PushResult:
         assert change.reference is not None

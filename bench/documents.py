@@ -11,6 +11,7 @@ parcels), which adds loading the shipments and the access checks.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 import tracemalloc
@@ -86,5 +87,8 @@ def through_the_service(shipments: int = 250) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [500, 1000])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("counts", nargs="*", type=int, default=[500, 1000],
+                        help="label counts to render (default: 500 1000)")
+    main(parser.parse_args().counts)
     through_the_service()

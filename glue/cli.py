@@ -191,6 +191,64 @@ def export(business_id: str, out: Path) -> None:
     _out({"file": str(out), "tables": counts})
 
 
+@main.command("import-products")
+@click.option("--org", "business_id", required=True, help="The supplier's business ID")
+@click.option("--catalog", "catalog_id", default=None,
+              help="Catalog externalId that price and quantity columns publish into")
+@click.option("--dry-run", is_flag=True, help="Only report what would change")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_products(business_id: str, catalog_id: str | None, dry_run: bool, file: Path) -> None:
+    """Import products from a CSV or XLSX file (columns guessed from the header row).
+
+    Rows go in batches of 2,000, each in its own transaction, with a progress bar on stderr;
+    the summary and every row's error are printed as JSON.
+    """
+    from core import catalogs, inventory, parties, product_files
+    from core.principal import Principal
+    from core.products import MAX_ITEMS
+
+    try:
+        header, rows = product_files.read_table(file.read_bytes(), file.name)
+    except product_files.FileUnreadable as exc:
+        _fail(str(exc))
+    mapping = product_files.guess_mapping(header)
+    if missing := product_files.mapping_errors(mapping):
+        _fail(f"the header does not name these columns (once each): {', '.join(missing)}")
+    database = _database()
+    with database.sessions() as session:
+        try:
+            organization = parties.organization_by_business_id(session, business_id)
+            if not organization.is_supplier:
+                _fail(f"{business_id} is not a supplier")
+            actor = Principal(organization_id=organization.id, permissions=frozenset({"supplier"}),
+                              label="cli:import-products")
+            catalog = catalogs.get_catalog(session, actor, catalog_id) if catalog_id else None
+        except GlueError as exc:
+            _fail(exc.message)
+    if catalog is not None and catalog.supplier_id != organization.id:
+        _fail(f"catalog {catalog_id} is not this supplier's")
+    target = (catalog.id, catalog.external_id) if catalog else None
+    outcomes: list[product_files.RowOutcome] = []
+    seen: set[str] = set()
+    with click.progressbar(range(0, len(rows), MAX_ITEMS), label="importing",
+                           file=sys.stderr) as starts:
+        for start in starts:
+            with database.transaction() as session:
+                batch = product_files.compare(session, organization.id, header,
+                                              rows[start:start + MAX_ITEMS], mapping,
+                                              target, first_row=start, seen=seen)
+                writes = [o for o in batch if o.item is not None and o.status != "unchanged"]
+                if not dry_run and writes:
+                    for failed in inventory.upsert_inventory(session, actor,
+                                                             [o.item for o in writes]):
+                        writes[failed["index"]].status = "error"
+                        writes[failed["index"]].errors = failed["errors"]
+            outcomes += batch
+    _out({"file": str(file), "dryRun": dry_run, **product_files.summary(outcomes),
+          "errors": [{"row": o.row, "externalId": o.sku, "errors": o.errors}
+                     for o in outcomes if o.status == "error"]})
+
+
 @main.command()
 def demo() -> None:
     """Seed the demo data (idempotent) and print the logins."""

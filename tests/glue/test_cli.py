@@ -83,3 +83,37 @@ def test_export_writes_only_the_organizations_own_data_with_full_text_search(glu
     assert not list(exported["products"].search("pipo"))
     assert all(business_id.replace("-", "") in c["external_id"]
                for c in exported["catalogs"].rows)
+
+
+def test_import_products_reads_a_csv_in_batches_and_reports_row_errors(glue, db, tmp_path):
+    glue("org", "create", "--business-id", "1234567-1", "--name", "Työkalu Oy", "--supplier")
+    csv = tmp_path / "tuotteet.csv"
+    csv.write_text("SKU;Nimi;EAN;Hinta;Saldo\n"
+                   "T-1;Vasara;4006381333931;12,50;4\n"
+                   "T-2;Saha;123;9,90;2\n"
+                   "T-3;Pihdit;;7,00;1\n", encoding="utf-8")
+
+    dry = glue("import-products", "--org", "1234567-1", "--catalog", "12345671", "--dry-run",
+               str(csv))
+    result = glue("import-products", "--org", "1234567-1", "--catalog", "12345671", str(csv))
+    again = glue("import-products", "--org", "1234567-1", "--catalog", "12345671", str(csv))
+
+    assert (dry["new"], dry["error"]) == (2, 1)
+    assert (result["new"], result["error"]) == (2, 1)
+    assert [e["row"] for e in result["errors"]] == [3]  # the bad EAN, on the file's row 3
+    assert (again["new"], again["unchanged"]) == (0, 2)
+    with db.engine.connect() as conn:
+        stored = conn.exec_driver_sql(
+            "SELECT p.external_id, b.quantity, b.wholesale_price FROM products p "
+            "JOIN balances b ON b.product_id = p.id ORDER BY p.external_id").all()
+    assert [(sku, qty) for sku, qty, _ in stored] == [("T-1", 4), ("T-3", 1)]
+
+
+def test_import_products_refuses_a_retailer_and_a_file_without_skus(glue, tmp_path):
+    glue("org", "create", "--business-id", "0000001-9", "--name", "Kauppa", "--retailer")
+    good = tmp_path / "ok.csv"
+    good.write_text("SKU\nA-1\n")
+    no_sku = tmp_path / "names.csv"
+    no_sku.write_text("Nimi\nVasara\n")
+    assert "not a supplier" in glue("import-products", "--org", "0000001-9", str(good), ok=False)
+    assert "externalId" in glue("import-products", "--org", "0000001-9", str(no_sku), ok=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
 from tests.ui.conftest import log_in, post
@@ -13,12 +13,18 @@ from web.ui import i18n
 
 UI_DIR = Path(i18n.__file__).parent
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2"), ("templates/**.txt", "jinja2")]
+# modules outside web/ui whose messages the UI shows (marked with N_)
+SHOWN_BY_THE_UI = [UI_DIR.parent.parent / "core" / "product_files.py"]
 
 
 def _source_strings() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(str(UI_DIR), METHODS):
         found.add(message if isinstance(message, str) else message[0])
+    for path in SHOWN_BY_THE_UI:
+        for _line, message, _comments, _context in extract_from_file(
+                "python", str(path), keywords={"N_": None}):
+            found.add(message if isinstance(message, str) else message[0])
     return found
 
 

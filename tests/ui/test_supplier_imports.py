@@ -9,10 +9,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from core import product_files as import_rows
 from core.models import Balance, Catalog, Organization, Product
 from tests import factories
 from tests.ui.conftest import log_in, organization, person, post
-from web.ui import import_rows
 from web.ui.import_models import ProductImport
 
 

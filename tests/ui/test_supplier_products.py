@@ -212,7 +212,7 @@ def test_export_is_csv_that_the_import_reads_back(client, session, admin):
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert [r["externalId"] for r in rows] == ["X-1"]
     assert rows[0]["name.fi"] == "Ääkkönen" and rows[0]["weight"] == "2"
-    from web.ui.import_rows import guess_mapping
+    from core.product_files import guess_mapping
 
     header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     mapping = guess_mapping(header)

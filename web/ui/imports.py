@@ -2,7 +2,7 @@
 
 The steps, each a page:
 
-1. ``POST /supplier/imports``: the file is read (``web.ui.import_rows.read_table``) and stored
+1. ``POST /supplier/imports``: the file is read (``core.product_files.read_table``) and stored
    with a guessed mapping in a ``ProductImport`` row.
 2. ``/supplier/imports/<id>``: the user checks the mapping of every column and picks the catalog
    that prices and quantities go into.
@@ -28,12 +28,7 @@ from sqlalchemy.orm import Session, defer
 from core.db import utcnow
 from core.errors import GlueError
 from core.inventory import supplier_catalogs, upsert_inventory
-from core.products import MAX_ITEMS
-from web.ui import bp
-from web.ui.context import current, requires, transaction
-from web.ui.forms import say
-from web.ui.import_models import ProductImport
-from web.ui.import_rows import (
+from core.product_files import (
     IGNORE,
     MAX_ERRORS_PER_VIEW,
     OPTION,
@@ -45,6 +40,11 @@ from web.ui.import_rows import (
     read_table,
     summary,
 )
+from core.products import MAX_ITEMS
+from web.ui import bp
+from web.ui.context import current, requires, transaction
+from web.ui.forms import say
+from web.ui.import_models import ProductImport
 
 BATCH = MAX_ITEMS  # 2,000 rows per step: the most one upsert_inventory call takes
 MAX_FILE_BYTES = 50 * 1024 * 1024

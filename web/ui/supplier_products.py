@@ -35,11 +35,11 @@ from sqlalchemy.orm import Session
 from core.errors import GlueError
 from core.inventory import end_of_sale, remove_balances, supplier_catalogs, upsert_inventory
 from core.models import Balance, Catalog, Product
+from core.product_files import LANGUAGES, MEASUREMENTS, set_options
 from core.products import product_to_wire
 from web.ui import bp
 from web.ui.context import current, requires, transaction
 from web.ui.forms import say
-from web.ui.import_rows import LANGUAGES, MEASUREMENTS, set_options
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # counting every match of a broad filter costs more than the page itself

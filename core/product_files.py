@@ -1,8 +1,9 @@
-"""Product files for the UI import: reading CSV and XLSX, guessing the column mapping, turning
-rows into v3 inventory items, and comparing them with what is stored (the dry run).
+"""Product files: reading CSV and XLSX, guessing the column mapping, turning rows into v3
+inventory items, and comparing them with what is stored (the dry run).
 
-No Flask here: the views in ``web.ui.imports`` call these with a session. Writing goes through
-``core.inventory.upsert_inventory`` only; :func:`compare` reads and never writes.
+The UI import (``web.ui.imports``) and ``glue import-products`` both call these with a
+session. Writing goes through ``core.inventory.upsert_inventory`` only; :func:`compare` reads
+and never writes.
 
 Row semantics follow the v3 PUT: an empty cell keeps the stored value. ``descriptions`` and
 ``measurements`` are whole objects on the wire, so a row's texts and measurements are merged

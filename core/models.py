@@ -221,7 +221,9 @@ class Balance(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (sa.UniqueConstraint("retailer_id", "external_id"),)
+    # the retailer's order search pages newest first by (order_date, id)
+    __table_args__ = (sa.UniqueConstraint("retailer_id", "external_id"),
+                      sa.Index("ix_orders_retailer_date", "retailer_id", "order_date", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     retailer_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"))
@@ -297,6 +299,9 @@ class OrderRow(Base):
 
 class Shipment(Base):
     __tablename__ = "shipments"
+    # the supplier's work queue: newest first per supplier, and counts per status
+    __table_args__ = (sa.Index("ix_shipments_supplier_created", "supplier_id", "created_at", "id"),
+                      sa.Index("ix_shipments_supplier_status", "supplier_id", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[str] = mapped_column(sa.String(40), unique=True)

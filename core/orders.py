@@ -38,7 +38,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from core import events, reservation, status
+from core import events, keyset, reservation, status
 from core.access import active_catalog_ids
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, GlueError, NotFound, ValidationFailed
@@ -238,13 +238,15 @@ def search_orders(session: Session, actor: Principal, *, ref_name: str | None = 
                   ref_value: str | None = None, statuses: Sequence[str] | None = None,
                   warehouse_external_id: str | None = None, from_: datetime | None = None,
                   to: datetime | None = None, updated_from: datetime | None = None,
-                  updated_to: datetime | None = None, page: int = 0,
-                  size: int = 20) -> tuple[list[Order], int]:
+                  updated_to: datetime | None = None, document_type: str | None = None,
+                  page: int = 0, size: int = 20,
+                  after: str | None = None) -> tuple[list[Order], int]:
     """The retailer's orders, newest order date first: one page (0-based) and the total.
 
     ``ref_name``/``ref_value`` match a reference (either may be left out), ``from_``/``to`` the
     order date, ``updated_from``/``updated_to`` the last change, ``warehouse_external_id`` a
-    catalog one of the rows comes from."""
+    catalog one of the rows comes from, ``document_type`` the ``metadata.documentType``.
+    ``after`` (a cursor of :func:`order_key`, see :mod:`core.keyset`) wins over ``page``."""
     owner = _retailer_id(actor)
     query = sa.select(Order).where(Order.retailer_id == owner)
     if ref_name is not None or ref_value is not None:
@@ -263,11 +265,20 @@ def search_orders(session: Session, actor: Principal, *, ref_name: str | None = 
         query = query.where(Order.updated_at >= updated_from)
     if updated_to is not None:
         query = query.where(Order.updated_at <= updated_to)
+    if document_type is not None:
+        query = query.where(Order.document_type == document_type)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     size = max(1, min(size, 2000))
-    items = session.scalars(query.order_by(Order.order_date.desc(), Order.id.desc())
-                            .offset(max(page, 0) * size).limit(size)).all()
-    return list(items), total
+    # Keyset paging (core.keyset): a seek on (order_date, id), not an OFFSET over whole orders.
+    keys = (Order.order_date, Order.id)
+    paged = keyset.page_query(session, query, keys, page=max(page, 0), size=size, after=after,
+                              descending=True, boundary=query.with_only_columns(*keys))
+    return (list(session.scalars(paged).all()) if paged is not None else []), total
+
+
+def order_key(order: Order) -> keyset.Key:
+    """The paging key of a :func:`search_orders` row (for the next page's cursor)."""
+    return (order.order_date, order.id)
 
 
 def _reference_matches(session: Session, name: str | None,

@@ -27,6 +27,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
+from core import keyset
 from core.access import active_catalog_ids
 from core.errors import Forbidden, NotFound, ValidationFailed
 from core.models import Balance, Catalog, Organization, Product
@@ -359,6 +360,7 @@ def _catalog_for(session: Session, view: _View, external_id: str) -> Catalog:
 
 def catalog_inventory(session: Session, actor: Principal, catalog_external_id: str, *,
                       retailer_id: str | None = None, page: int = 0, size: int = 100,
+                      after: str | None = None,
                       ) -> tuple[list[tuple[Product, list[Balance]]], int]:
     """One page of the products published in a catalog, with that catalog's balance when the
     actor may see it (else an empty list), and the total count (GET /inventory?catalogExternalId).
@@ -366,6 +368,9 @@ def catalog_inventory(session: Session, actor: Principal, catalog_external_id: s
     ``retailer_id`` (a business ID), when given, must agree with the catalog: the private
     catalog's retailer, or for a retailer reading a public catalog its own business ID;
     otherwise NotFound.
+
+    Ordered by product id; ``after`` (the cursor of :func:`catalog_inventory_key` of the
+    previous page's last product, see :mod:`core.keyset`) wins over ``page``.
     """
     view = _view(session, actor)
     _page(page, size)
@@ -380,11 +385,27 @@ def catalog_inventory(session: Session, actor: Principal, catalog_external_id: s
     show = view.owns(catalog.supplier_id) or catalog.id in view.balance_catalog_ids
     where = (Balance.catalog_id == catalog.id,)
     total = session.scalar(sa.select(sa.func.count()).select_from(Balance).where(*where))
-    rows = session.execute(
-        sa.select(Product, Balance).join(Balance, Balance.product_id == Product.id).where(*where)
-        .options(selectinload(Product.supplier)).order_by(Product.id)
-        .offset(page * size).limit(size).execution_options(populate_existing=True)).all()
+    # Keyset paging (core.keyset): the unique index balances (catalog_id, product_id) covers
+    # both the filter and the order, so the boundary of page N is an index-only scan.
+    query = keyset.page_query(
+        session,
+        sa.select(Product, Balance).join(Balance, Balance.product_id == Product.id)
+        .where(*where).options(selectinload(Product.supplier))
+        .execution_options(populate_existing=True),
+        (Balance.product_id,), page=page, size=size, after=after,
+        boundary=sa.select(Balance.product_id).where(*where))
+    rows = session.execute(query).all() if query is not None else []
     return [(product, [balance] if show else []) for product, balance in rows], total or 0
+
+
+def catalog_inventory_key(product: Product) -> keyset.Key:
+    """The paging key of a :func:`catalog_inventory` row (for the next page's cursor)."""
+    return (product.id,)
+
+
+def balance_key(balance: Balance) -> keyset.Key:
+    """The paging key of a :func:`list_balances` row (for the next page's cursor)."""
+    return (balance.modified_at, balance.id)
 
 
 def _business_id(session: Session, view: _View) -> str | None:
@@ -395,12 +416,15 @@ def _business_id(session: Session, view: _View) -> str | None:
 def list_balances(session: Session, actor: Principal, *, catalog_external_id: str | None = None,
                   modified_from: datetime | None = None,
                   product_external_ids: list[str] | None = None, page: int = 0,
-                  size: int = 100) -> tuple[list[Balance], int]:
+                  size: int = 100, after: str | None = None) -> tuple[list[Balance], int]:
     """One page of the balances the actor sees, oldest modification first (for incremental
     sync with ``modified_from``), and the total count (GET /catalogs/balances and
     /catalogs/{id}/balances). A supplier sees its catalogs' balances; a retailer those of its
     active catalogs. Naming a catalog it may know of but not read prices in (a public catalog
     without active access, its own inactive private catalog) is Forbidden.
+
+    Paged by seek on (modified_at, id) (:mod:`core.keyset`); ``after`` (a cursor of
+    :func:`balance_key`) wins over ``page``.
     """
     view = _view(session, actor)
     _page(page, size)
@@ -423,9 +447,12 @@ def list_balances(session: Session, actor: Principal, *, catalog_external_id: st
         conditions.append(Product.external_id.in_(list(product_external_ids)))
     base = (sa.select(Balance).join(Balance.catalog).join(Balance.product).where(*conditions))
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
-    balances = session.scalars(
+    query = keyset.page_query(
+        session,
         base.options(contains_eager(Balance.catalog).joinedload(Catalog.retailer),
                      contains_eager(Balance.product))
-        .order_by(Balance.modified_at, Balance.id).offset(page * size).limit(size)
-        .execution_options(populate_existing=True)).all()
+        .execution_options(populate_existing=True),
+        (Balance.modified_at, Balance.id), page=page, size=size, after=after,
+        boundary=base.with_only_columns(Balance.modified_at, Balance.id))
+    balances = session.scalars(query).all() if query is not None else []
     return list(balances), total or 0

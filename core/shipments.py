@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 
-from core import events, reservation, status, tracking
+from core import events, keyset, reservation, status, tracking
 from core.db import utcnow
 from core.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from core.models import Comment, Order, OrderRow, Parcel, ParcelRow, Shipment, ShipmentStatusChange
@@ -72,12 +72,14 @@ def _supplier_shipment(session: Session, actor: Principal, shipment_id: str) -> 
 def search_shipments(session: Session, actor: Principal, *,
                      statuses: Sequence[str] | None = None, from_: datetime | None = None,
                      to: datetime | None = None, updated_from: datetime | None = None,
-                     page: int = 0, size: int = 20) -> tuple[list[Shipment], int]:
+                     page: int = 0, size: int = 20,
+                     after: str | None = None) -> tuple[list[Shipment], int]:
     """The actor's shipments, newest first, one page of them and the total count.
 
     A supplier gets the shipments addressed to it, a retailer those of its orders (an
     organization with both roles gets both). ``from_``/``to`` filter on the creation time,
-    ``updated_from`` on the last change."""
+    ``updated_from`` on the last change. ``after`` (a cursor of :func:`shipment_key`, see
+    :mod:`core.keyset`) wins over ``page``."""
     query = sa.select(Shipment)
     if not actor.system:
         org = actor.require_org()
@@ -100,9 +102,16 @@ def search_shipments(session: Session, actor: Principal, *,
         query = query.where(Shipment.updated_at >= updated_from)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     size = max(1, min(size, 2000))
-    items = session.scalars(query.order_by(Shipment.created_at.desc(), Shipment.id.desc())
-                            .offset(max(page, 0) * size).limit(size)).all()
-    return list(items), total
+    # Keyset paging (core.keyset): a seek on (created_at, id), not an OFFSET over shipments.
+    keys = (Shipment.created_at, Shipment.id)
+    paged = keyset.page_query(session, query, keys, page=max(page, 0), size=size, after=after,
+                              descending=True, boundary=query.with_only_columns(*keys))
+    return (list(session.scalars(paged).all()) if paged is not None else []), total
+
+
+def shipment_key(shipment: Shipment) -> keyset.Key:
+    """The paging key of a :func:`search_shipments` row (for the next page's cursor)."""
+    return (shipment.created_at, shipment.id)
 
 
 # --- routing and derivation (called by core.orders) ---------------------------------------

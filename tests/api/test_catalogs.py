@@ -42,7 +42,11 @@ def test_private_catalog_lifecycle_belongs_to_the_named_sides(world, api_for):
     assert retailer.patch(path, json={"state": "in_use"}).get_json()["state"] == "in_use"
     assert retailer.patch(path, json={"state": "active"}).status_code == 403
     assert supplier.patch(path, json={"state": "active"}).get_json()["state"] == "active"
-    assert retailer.patch(path, json={"state": "inactive"}).get_json()["state"] == "deactivated"
+    assert retailer.patch(path, json={"state": "inactive"}).get_json()["state"] == "inactive"
+    assert supplier.patch(path, json={"state": "active"}).status_code == 409  # not its pause
+    listed = retailer.get(f"{CATALOGS}?role=RETAILER").get_json()["content"]
+    assert [c["state"] for c in listed if c["externalId"] == catalog["externalId"]] == \
+        ["inactive"]
     assert retailer.patch(path, json={"state": "active"}).get_json()["state"] == "active"
     assert retailer.patch(path, json={"state": "bogus"}).status_code == 422
     assert api_for(world.outsider).patch(path, json={"state": "inactive"}).status_code == 404
@@ -83,7 +87,8 @@ def test_activation_request_flow(world, api_for):
 def test_balances_across_and_per_catalog_with_filters(world, api_for):
     retailer = api_for(world.retailer)
     everything = retailer.get(f"{CATALOGS}/balances?size=1&page=1").get_json()
-    assert everything["page"] == {"size": 1, "totalElements": 2, "totalPages": 2, "number": 1}
+    assert everything["page"] == {"size": 1, "totalElements": 2, "totalPages": 2, "number": 1,
+                                  "next": None}
     balance = everything["content"][0]
     assert set(balance) >= {"retailerId", "catalogExternalId", "productExternalId", "quantity",
                             "incoming", "wholesalePrice", "currency"}
@@ -120,3 +125,32 @@ def test_supplier_directory(db, world, api_for):
     entry = body["content"][0]
     assert set(entry) == {"businessId", "name", "description", "website", "shipsTo", "country",
                           "catalogExternalId"}
+
+
+def _keys(value) -> set[str]:
+    """Every key anywhere in a JSON document."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def test_without_access_price_and_quantity_are_absent_on_every_read(world, api_for):
+    # given a retailer without access to the public catalog, and one with it
+    outsider, insider = api_for(world.outsider), api_for(world.retailer)
+    catalog = world.catalog.external_id
+    reads = [f"/ecommerce/v3/inventory?catalogExternalId={catalog}",
+             f"/ecommerce/v3/inventory?catalogExternalId={catalog}&size=1&page=1",
+             "/ecommerce/v3/inventory?productExternalId=SKU-1,SKU-2",
+             "/ecommerce/v3/inventory/SKU-1", f"{CATALOGS}/{catalog}/products",
+             f"{CATALOGS}/balances", "/ecommerce/v3/inventory/balances"]
+    for path in reads:
+        # when it reads the catalog's products every way there is
+        without, with_ = outsider.get(path), insider.get(path)
+        assert without.status_code == with_.status_code == 200, path
+        # then the basic data is there but the fields are absent (not zero, not null)
+        assert not _keys(without.get_json()) & {"wholesalePrice", "quantity", "incoming"}, path
+        assert {"wholesalePrice", "quantity"} <= _keys(with_.get_json()), path
+    items = outsider.get(reads[0]).get_json()["content"]
+    assert [i["product"]["externalId"] for i in items] == ["SKU-1", "SKU-2"]

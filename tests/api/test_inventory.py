@@ -49,8 +49,13 @@ def test_get_several_and_by_catalog_paged(world, api_for):
     assert sorted(i["product"]["externalId"] for i in several["content"]) == ["SKU-1", "SKU-2"]
     paged = retailer.get(f"{INVENTORY}?catalogExternalId={world.catalog.external_id}"
                          f"&retailerId={world.retailer.business_id}&size=1&page=0").get_json()
+    cursor = paged["page"].pop("next")
     assert paged["page"] == {"size": 1, "totalElements": 2, "totalPages": 2, "number": 0}
     assert paged["content"][0]["balances"][0]["quantity"] == 10
+    following = retailer.get(f"{INVENTORY}?catalogExternalId={world.catalog.external_id}"
+                             f"&size=1&after={cursor}").get_json()
+    assert [i["product"]["externalId"] for i in following["content"]] == ["SKU-2"]
+    assert following["page"]["number"] == 1 and following["page"]["next"] is None
     assert retailer.get(INVENTORY).status_code == 422
     assert retailer.get(f"{INVENTORY}?catalogExternalId=NOPE").status_code == 404
 

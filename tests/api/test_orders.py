@@ -103,7 +103,8 @@ def test_search_by_reference_status_and_dates_in_the_envelope(world, retailer_ap
         {"name": "PO", "value": "PO-2"}]))
     found = retailer_api.get(f"{ORDERS}?refName=PO&refValue=PO-2&size=5&page=0").get_json()
     assert [o["externalId"] for o in found["content"]] == ["S-2"]
-    assert found["page"] == {"size": 5, "totalElements": 1, "totalPages": 1, "number": 0}
+    assert found["page"] == {"size": 5, "totalElements": 1, "totalPages": 1, "number": 0,
+                             "next": None}
     routed = retailer_api.get(f"{ORDERS}?status=Routed,Accepted"
                               "&from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00%2B02:00")
     assert routed.get_json()["page"]["totalElements"] == 2
@@ -186,3 +187,21 @@ def test_private_catalog_orders_route_to_its_supplier(db, world, api_for):
     response = retailer.post(ORDERS, json=body)
     assert response.status_code == 201
     assert response.get_json()["rows"][0]["externalWarehouseId"] == private.external_id
+
+
+def test_search_by_document_type_and_modified_from_date(world, retailer_api):
+    # given a sales order and a purchase order
+    retailer_api.post(ORDERS, json=order_body(world, externalId="D-1"))
+    retailer_api.post(ORDERS, json=order_body(world, externalId="D-2", metadata={
+        "documentType": "PurchaseOrder", "client": None}))
+    # when searching by document type and by modification time (as the plugin sends it)
+    purchase = retailer_api.get(f"{ORDERS}?documentType=PurchaseOrder").get_json()
+    sales = retailer_api.get(f"{ORDERS}?documentType=SalesOrder").get_json()
+    since_past = retailer_api.get(f"{ORDERS}?modifiedFromDate=2020-01-01T00:00:00.000%2B03:00")
+    since_future = retailer_api.get(f"{ORDERS}?modifiedFromDate=2999-01-01T00:00:00Z")
+    # then each filter selects its orders
+    assert [o["externalId"] for o in purchase["content"]] == ["D-2"]
+    assert [o["externalId"] for o in sales["content"]] == ["D-1"]
+    assert since_past.get_json()["page"]["totalElements"] == 2
+    assert since_future.get_json()["page"]["totalElements"] == 0
+    assert retailer_api.get(f"{ORDERS}?documentType=Invoice").status_code == 422

@@ -28,7 +28,8 @@ def test_polling_with_from_and_status_in_the_envelope(placed):
     polled = supplier.get(f"{SHIPMENTS}?from=2020-01-01T00:00:00Z&status=Created,Viewed")
     assert polled.status_code == 200
     body = polled.get_json()
-    assert body["page"] == {"size": 20, "totalElements": 1, "totalPages": 1, "number": 0}
+    assert body["page"] == {"size": 20, "totalElements": 1, "totalPages": 1, "number": 0,
+                            "next": None}
     shipment = body["content"][0]
     assert shipment["shipmentId"] == shipment_id and shipment["status"]["value"] == "Created"
     assert shipment["consignment"]["reference"] == "O-1"

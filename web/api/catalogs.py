@@ -22,8 +22,8 @@ from core.principal import Principal
 from web.api import v3
 from web.api.body import csv_arg, model_body, time_arg
 from web.api.inventory import BalanceOut, InventoryItemOut
-from web.api.openapi import PAGE, SIZE, Param, operation, query_params
-from web.api.paging import Paged, envelope, page_request
+from web.api.openapi import AFTER, PAGE, SIZE, Param, operation, query_params
+from web.api.paging import Paged, envelope, keyset_envelope, page_request
 from web.app import get_db
 from web.auth import api_principal
 
@@ -46,8 +46,8 @@ class CatalogOut(BaseModel):
     routeWeight: int
     public: bool
     currency: str
-    state: str = Field(description="Private: created, in_use, active, deactivated. Public: "
-                                   "active.")
+    state: str = Field(description="Private: created, in_use, active or inactive -- the "
+                                   "values PATCH sets. Public: active.")
     accessState: str | None = Field(default=None, description="Retailer view of a public "
                                     "catalog: requested, active, rejected, revoked or null.")
 
@@ -102,6 +102,10 @@ class SupplierOut(BaseModel):
     catalogExternalId: str | None = Field(description="The supplier's public catalog.")
 
 
+# The wire speaks the PATCH vocabulary: a client that sets "inactive" reads "inactive" back.
+WIRE_STATES = {"deactivated": "inactive"}
+
+
 def catalog_to_wire(catalog: Catalog, access_state: str | None = None) -> dict:
     return {"externalId": catalog.external_id, "catalogType": catalog.catalog_type,
             "catalogName": catalog.name, "supplierId": catalog.supplier.business_id,
@@ -109,7 +113,8 @@ def catalog_to_wire(catalog: Catalog, access_state: str | None = None) -> dict:
             "retailerId": catalog.retailer.business_id if catalog.retailer else None,
             "backOrderAllowed": catalog.back_order_allowed, "priority": catalog.priority,
             "routeWeight": catalog.route_weight, "public": catalog.is_public,
-            "currency": catalog.currency, "state": catalog.state,
+            "currency": catalog.currency,
+            "state": WIRE_STATES.get(catalog.state, catalog.state),
             "accessState": access_state}
 
 
@@ -193,7 +198,7 @@ def change_catalog_state(external_id: str) -> ResponseReturnValue:
 BALANCE_QUERY = query_params(
     Param("modifiedFromDate", "Only balances modified at or after this time (with offset).",
           {"type": "string", "format": "date-time"}),
-    Param("productExternalId", "Comma-separated product externalIds."), PAGE, SIZE)
+    Param("productExternalId", "Comma-separated product externalIds."), PAGE, SIZE, AFTER)
 
 
 def _balances(catalog_external_id: str | None) -> ResponseReturnValue:
@@ -204,9 +209,10 @@ def _balances(catalog_external_id: str | None) -> ResponseReturnValue:
             session, principal, catalog_external_id=catalog_external_id,
             modified_from=time_arg("modifiedFromDate"),
             product_external_ids=csv_arg("productExternalId"), page=page.number,
-            size=page.size)
+            size=page.size, after=page.after)
         content = [products.balance_to_wire(b) for b in found]
-    return jsonify(envelope(content, total, page))
+        last = products.balance_key(found[-1]) if found else None
+    return jsonify(keyset_envelope(content, total, page, last))
 
 
 @v3.get("/catalogs/balances")
@@ -225,15 +231,17 @@ def catalog_balances(external_id: str) -> ResponseReturnValue:
 
 @v3.get("/catalogs/<external_id>/products")
 @operation("Products of a catalog (older clients; same as GET /inventory?catalogExternalId)",
-           "catalogs", response=Paged[InventoryItemOut], query=(PAGE, SIZE))
+           "catalogs", response=Paged[InventoryItemOut], query=(PAGE, SIZE, AFTER))
 def catalog_products(external_id: str) -> ResponseReturnValue:
     principal = api_principal()
     page = page_request()
     with get_db().transaction() as session:
         rows, total = products.catalog_inventory(session, principal, external_id,
-                                                 page=page.number, size=page.size)
+                                                 page=page.number, size=page.size,
+                                                 after=page.after)
         content = [products.inventory_item_to_wire(p, b) for p, b in rows]
-    return jsonify(envelope(content, total, page))
+        last = products.catalog_inventory_key(rows[-1][0]) if rows else None
+    return jsonify(keyset_envelope(content, total, page, last))
 
 
 # --- activation requests -------------------------------------------------------------------

@@ -27,8 +27,8 @@ from core import products
 from core.errors import NotFound, ValidationFailed
 from web.api import v3
 from web.api.body import csv_arg, list_body, time_arg
-from web.api.openapi import PAGE, SIZE, Param, operation, query_params
-from web.api.paging import Paged, envelope, page_request
+from web.api.openapi import AFTER, PAGE, SIZE, Param, operation, query_params
+from web.api.paging import Paged, envelope, keyset_envelope, page_request
 from web.app import get_db
 from web.auth import api_principal
 
@@ -126,7 +126,7 @@ def upsert() -> ResponseReturnValue:
                Param("productExternalId", "Comma-separated product externalIds."),
                Param("catalogExternalId", "A catalog the caller sees."),
                Param("retailerId", "With catalogExternalId: the retailer's business ID."),
-               PAGE, SIZE))
+               PAGE, SIZE, AFTER))
 def read_inventory() -> ResponseReturnValue:
     principal = api_principal()
     page = page_request(INVENTORY_PAGE_SIZE)
@@ -134,21 +134,25 @@ def read_inventory() -> ResponseReturnValue:
     catalog = request.args.get("catalogExternalId")
     with get_db().transaction() as session:
         if ids is not None and not catalog:
+            # at most 2,000 ids, read at once: a slice in memory, not a database scan
             found = products.get_inventory(session, principal, ids)
             total = len(found)
             found = found[page.offset:page.offset + page.size]
-        elif catalog:
-            found, total = products.catalog_inventory(
-                session, principal, catalog, retailer_id=request.args.get("retailerId"),
-                page=page.number, size=page.size)
-            if ids is not None:
-                wanted = set(ids)
-                found = [(p, b) for p, b in found if p.external_id in wanted]
-        else:
+            content = [products.inventory_item_to_wire(p, b) for p, b in found]
+            return jsonify(envelope(content, total, page))
+        if not catalog:
             raise ValidationFailed("give productExternalId or catalogExternalId", [
                 {"field": "catalogExternalId", "message": "or productExternalId is required"}])
+        found, total = products.catalog_inventory(
+            session, principal, catalog, retailer_id=request.args.get("retailerId"),
+            page=page.number, size=page.size, after=page.after)
+        last = products.catalog_inventory_key(found[-1][0]) if found else None
+        read = len(found)
+        if ids is not None:
+            wanted = set(ids)
+            found = [(p, b) for p, b in found if p.external_id in wanted]
         content = [products.inventory_item_to_wire(p, b) for p, b in found]
-    return jsonify(envelope(content, total, page))
+    return jsonify(keyset_envelope(content, total, page, last, read))
 
 
 @v3.get("/inventory/<external_id>")
@@ -203,7 +207,7 @@ def remove_balances() -> ResponseReturnValue:
            "inventory", response=Paged[BalanceOut], errors=(401,),
            query=query_params(Param("modifiedFromDate", "With offset.",
                                     {"type": "string", "format": "date-time"}),
-                              "productExternalId", PAGE, SIZE))
+                              "productExternalId", PAGE, SIZE, AFTER))
 def inventory_balances() -> ResponseReturnValue:
     principal = api_principal()
     page = page_request(INVENTORY_PAGE_SIZE)
@@ -211,9 +215,10 @@ def inventory_balances() -> ResponseReturnValue:
         found, total = products.list_balances(
             session, principal, modified_from=time_arg("modifiedFromDate"),
             product_external_ids=csv_arg("productExternalId"), page=page.number,
-            size=page.size)
+            size=page.size, after=page.after)
         content = [products.balance_to_wire(b) for b in found]
-    return jsonify(envelope(content, total, page))
+        last = products.balance_key(found[-1]) if found else None
+    return jsonify(keyset_envelope(content, total, page, last))
 
 
 @v3.post("/inventory/migrate")

@@ -78,6 +78,9 @@ def query_params(*names: str | Param) -> tuple[Param, ...]:
 PAGE = Param("page", "0-based page number.", {"type": "integer", "minimum": 0})
 SIZE = Param("size", "Page length (at most 2000).",
              {"type": "integer", "minimum": 1, "maximum": 2000})
+AFTER = Param("after", "Glue extension: the `page.next` cursor of the previous page; wins over "
+              "`page`. Lists taking it are keyset-paged (a seek on a unique key, no OFFSET "
+              "scan), so plain page numbers are fast too.")
 
 
 class TokenResponse(BaseModel):
@@ -167,7 +170,12 @@ def build_document(app: Flask) -> dict[str, Any]:
         "info": {"title": "Glue API v3", "version": "3.0.0",
                  "description": "Wire-compatible with Posti Glue's public API v3. Operations "
                                 "marked `x-glue-extension` are Glue's additions. Errors are "
-                                "RFC 9457 problem details (`Problem`)."},
+                                "RFC 9457 problem details (`Problem`). Lists answer with the "
+                                "paged envelope (0-based `page`, `size`); the big ones (a "
+                                "catalog's products, balances, orders, shipments) are "
+                                "keyset-paged: every page is read with a seek on a unique "
+                                "key, never an OFFSET scan, so the last page costs what the "
+                                "first does, and `page.next` is a cursor for `after=`."},
         "paths": paths,
         "components": {
             "schemas": schemas.components,

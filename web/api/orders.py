@@ -19,10 +19,12 @@ from core.errors import ValidationFailed
 from core.status import ORDER_STATUSES
 from web.api import v3
 from web.api.body import csv_arg, json_body, model_body, time_arg
-from web.api.openapi import PAGE, SIZE, Param, operation, query_params
-from web.api.paging import Paged, envelope, page_request
+from web.api.openapi import AFTER, PAGE, SIZE, Param, operation, query_params
+from web.api.paging import Paged, keyset_envelope, page_request
 from web.app import get_db
 from web.auth import api_principal
+
+DOCUMENT_TYPES = ("SalesOrder", "PurchaseOrder")  # metadata.documentType (reference B4)
 
 Money = str | None  # decimal strings, e.g. "12.90"
 
@@ -88,7 +90,9 @@ SEARCH = query_params(
     Param("updatedTo", "Last change to.", {"type": "string", "format": "date-time"}),
     Param("modifiedFromDate", "Same as updatedFrom (older clients).",
           {"type": "string", "format": "date-time"}),
-    PAGE, SIZE)
+    Param("documentType", "metadata.documentType.",
+          {"type": "string", "enum": list(DOCUMENT_TYPES)}),
+    PAGE, SIZE, AFTER)
 
 
 def _order_body() -> svc.OrderIn:
@@ -121,6 +125,10 @@ def search_orders() -> ResponseReturnValue:
         raise ValidationFailed("unknown status", [{"field": "status",
                                                     "message": f"one of {ORDER_STATUSES}"}])
     statuses = [("Routed" if s == "orderRouted" else s) for s in statuses or []]
+    document_type = request.args.get("documentType") or None
+    if document_type is not None and document_type not in DOCUMENT_TYPES:
+        raise ValidationFailed("unknown documentType", [
+            {"field": "documentType", "message": f"one of {', '.join(DOCUMENT_TYPES)}"}])
     with get_db().transaction() as session:
         found, total = svc.search_orders(
             session, principal, ref_name=request.args.get("refName") or None,
@@ -128,9 +136,12 @@ def search_orders() -> ResponseReturnValue:
             warehouse_external_id=request.args.get("warehouseExternalId") or None,
             from_=time_arg("from"), to=time_arg("to"),
             updated_from=time_arg("updatedFrom") or time_arg("modifiedFromDate"),
-            updated_to=time_arg("updatedTo"), page=page.number, size=page.size)
+            updated_to=time_arg("updatedTo"), document_type=document_type,
+            page=page.number, size=page.size,
+            after=page.after)
         content = [svc.order_to_wire(o) for o in found]
-    return jsonify(envelope(content, total, page))
+        last = svc.order_key(found[-1]) if found else None
+    return jsonify(keyset_envelope(content, total, page, last))
 
 
 @v3.get("/orders/<external_id>")

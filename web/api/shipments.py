@@ -33,9 +33,9 @@ from core.orders import CommentIn, add_comment
 from core.principal import Principal
 from web.api import v3
 from web.api.body import csv_arg, json_body, model_body, time_arg
-from web.api.openapi import PAGE, SIZE, Param, operation, query_params
+from web.api.openapi import AFTER, PAGE, SIZE, Param, operation, query_params
 from web.api.orders import CommentOut
-from web.api.paging import Paged, envelope, page_request
+from web.api.paging import Paged, keyset_envelope, page_request
 from web.api.reference import SERVICES
 from web.app import get_db
 from web.auth import api_principal
@@ -131,7 +131,7 @@ def _wire(principal: Principal, shipment: Shipment) -> dict[str, Any]:
                Param("status", "Comma-separated, e.g. Created,Viewed."),
                Param("updatedFrom", "Changed at or after.",
                      {"type": "string", "format": "date-time"}),
-               PAGE, SIZE))
+               PAGE, SIZE, AFTER))
 def list_shipments() -> ResponseReturnValue:
     principal = api_principal()
     page = page_request(20)
@@ -142,9 +142,11 @@ def list_shipments() -> ResponseReturnValue:
     with get_db().transaction() as session:
         found, total = svc.search_shipments(
             session, principal, statuses=statuses, from_=time_arg("from"), to=time_arg("to"),
-            updated_from=time_arg("updatedFrom"), page=page.number, size=page.size)
+            updated_from=time_arg("updatedFrom"), page=page.number, size=page.size,
+            after=page.after)
         content = [_wire(principal, s) for s in found]
-    return jsonify(envelope(content, total, page))
+        last = svc.shipment_key(found[-1]) if found else None
+    return jsonify(keyset_envelope(content, total, page, last))
 
 
 @v3.get("/shipments/<shipment_id>")

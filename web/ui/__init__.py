@@ -94,6 +94,10 @@ from web.ui import (  # noqa: E402,F401  (views register on bp)  # noqa: E402,F4
     devmail,
     home,
     imports,
+    retailer_catalogs,
+    retailer_connections,
+    retailer_orders,
     supplier_catalogs,
     supplier_products,
+    supplier_shipments,
 )

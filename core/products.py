@@ -33,7 +33,7 @@ from core.errors import Forbidden, NotFound, ValidationFailed
 from core.models import Balance, Catalog, Organization, Product
 from core.principal import Principal
 from core.validation import validate_code128_id, validate_ean, validate_external_id
-from core.wire import number
+from core.wire import number, timestamp
 
 MAX_ITEMS = 2000  # the v3 Products API limit per request
 MAX_PAGE_SIZE = 2000
@@ -228,8 +228,8 @@ def product_to_wire(product: Product) -> dict[str, Any]:
         "images": list(product.images or []),
         "descriptions": dict(product.descriptions or {}),
         "variantGroupId": product.variant_group_id,
-        "createdDate": product.created_at.isoformat(),
-        "updatedDate": product.updated_at.isoformat(),
+        "createdDate": timestamp(product.created_at),
+        "updatedDate": timestamp(product.updated_at),
     }
 
 
@@ -246,7 +246,7 @@ def balance_to_wire(balance: Balance) -> dict[str, Any]:
         "incoming": balance.incoming,
         "wholesalePrice": number(balance.wholesale_price),
         "currency": balance.currency,
-        "modifiedDate": balance.modified_at.isoformat(),
+        "modifiedDate": timestamp(balance.modified_at),
     }
 
 

@@ -87,3 +87,17 @@ def test_the_owners_succeed(scene):
         response = retailer._call(method, path, json=body)
         assert response.status_code in (200, 201, 204), (method, path, response.get_json())
     assert retailer.get(f"{SHIPMENTS}/{sid}").status_code == 200
+
+
+def test_an_account_without_the_role_is_refused_the_roles_writes(world, api_for):
+    # given API accounts of a supplier-only and a retailer-only organization
+    supplier, retailer = api_for(world.supplier), api_for(world.retailer)
+    # when each tries the other role's writes
+    order = supplier.post(ORDERS, json=order_body(world, externalId="S-1"))
+    publish = retailer._call("PUT", "/ecommerce/v3/inventory",
+                             json=[{"product": {"externalId": "R-1"}}])
+    catalog = supplier.post("/ecommerce/v3/catalogs", json={
+        "catalogName": "x", "supplierId": world.supplier.business_id, "currency": "EUR"})
+    # then each is refused with 403 and nothing is stored
+    assert (order.status_code, publish.status_code, catalog.status_code) == (403, 403, 403)
+    assert retailer.get(f"{ORDERS}/S-1").status_code == 404

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 _huey: Huey | None = None
 _tasks: dict[str, TaskWrapper] = {}
+INBOX_BATCH = "inbox_batch"  # several inbox deliveries in one task (``enqueue_many``)
 _spine: Spine | None = None
 
 
@@ -58,6 +59,7 @@ def use_huey(huey: Huey) -> Huey:
     global _huey
     _tasks.clear()
     _tasks[INBOX] = huey.task(name="glue.inbox")(_process_inbox)
+    _tasks[INBOX_BATCH] = huey.task(name="glue.inbox_batch")(_process_inbox_batch)
     _tasks[DELIVERY] = huey.task(name="glue.delivery")(_deliver)
     _tasks[FAN_OUT] = huey.task(name="glue.fan_out")(_fan_out)
     huey.periodic_task(crontab(minute="*"), name="glue.sweep")(_sweep)
@@ -79,7 +81,7 @@ def get_spine() -> Spine:
     global _spine
     if _spine is None:
         _spine = Spine(database=Database(get_settings().resolved_database_url()),
-                       enqueue=enqueue)
+                       enqueue=enqueue, enqueue_many=enqueue_many)
     return _spine
 
 
@@ -101,8 +103,28 @@ def enqueue(job: str, ref_id: int | None = None, eta: datetime | None = None) ->
         task(*args)
 
 
+def enqueue_many(job: str, ref_ids: list[int]) -> None:
+    """Put a spine job for each of ``ref_ids`` on the queue: inbox deliveries as one task (one
+    queue write for a whole group commit), other jobs one task each."""
+    get_huey()
+    if job == INBOX:
+        _tasks[INBOX_BATCH](list(ref_ids))
+        return
+    for ref_id in ref_ids:
+        _tasks[job](ref_id)
+
+
 def _process_inbox(delivery_id: int) -> None:
     inbox.process_delivery(get_spine(), delivery_id)
+
+
+def _process_inbox_batch(delivery_ids: list[int]) -> None:
+    spine = get_spine()
+    for delivery_id in delivery_ids:
+        try:
+            inbox.process_delivery(spine, delivery_id)
+        except Exception:  # noqa: BLE001 - the row stays pending; the sweep enqueues it again
+            log.exception("inbox job failed delivery=%s", delivery_id)
 
 
 def _deliver(delivery_id: int) -> None:

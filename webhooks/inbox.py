@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+import time
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from connectors.errors import Fatal
 from core.models import ShopConnection
-from webhooks import deadletters
+from webhooks import deadletters, logline
 from webhooks.errors import CONFIGURATION, classify, describe
 from webhooks.handlers import InboxContext
 from webhooks.models import DONE, PENDING, SKIPPED, InboxDelivery
@@ -28,21 +30,32 @@ from webhooks.spine import INBOX, Spine
 
 log = logging.getLogger(__name__)
 
-# Never kept with a delivery: they could carry credentials of whoever sent it.
-_UNSTORED_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+# Never kept with a delivery: they could carry credentials of whoever sent it; and
+# X-Glue-Event is the receiver's own (the event in a Magento URL), never a sender's.
+_UNSTORED_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-glue-event"}
 
 
 def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+_LEADING_ID = re.compile(rb'\s*\{\s*"id"\s*:\s*(\d{1,20})\s*[,}]')
+
+
 def woocommerce_key(webhook_id: str, body: bytes) -> str:
     """WooCommerce's Delivery-ID is shared by a whole queue run, so key on the webhook, the
-    resource and the exact body (a later change of the resource is a new delivery)."""
-    try:
-        resource_id = json.loads(body).get("id", "-")
-    except (ValueError, AttributeError):
-        resource_id = "-"
+    resource and the exact body (a later change of the resource is a new delivery).
+
+    WooCommerce writes the resource's ``id`` first, so it is read from the body's start rather
+    than by parsing a body of up to megabytes in the request."""
+    leading = _LEADING_ID.match(body, 0, 200)
+    if leading is not None:
+        resource_id: object = int(leading.group(1))
+    else:
+        try:
+            resource_id = json.loads(body).get("id", "-")
+        except (ValueError, AttributeError):
+            resource_id = "-"
     return f"{webhook_id}:{resource_id}:{body_hash(body)}"
 
 
@@ -55,28 +68,40 @@ def storable_headers(headers: Any) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in _UNSTORED_HEADERS}
 
 
-def store_delivery(session: Session, *, connection: ShopConnection, topic: str,
+_INBOX = InboxDelivery.__table__
+_DELIVERY_KEY = ["platform", "connection_id", "delivery_key"]
+# One statement per dialect, built once: each delivery only binds its values (a Core insert,
+# no ORM unit of work, and the compiled form comes from SQLAlchemy's cache).
+_INSERTS = {
+    name: dialect.insert(_INBOX).on_conflict_do_nothing(index_elements=_DELIVERY_KEY)
+    .returning(_INBOX.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_EXISTING = sa.select(_INBOX.c.id).where(
+    _INBOX.c.platform == sa.bindparam("platform"),
+    _INBOX.c.connection_id == sa.bindparam("connection_id"),
+    _INBOX.c.delivery_key == sa.bindparam("delivery_key"))
+
+
+def store_delivery(session: Session, *, connection: ShopConnection | sa.Row, topic: str,
                    delivery_key: str, headers: dict[str, str], body: bytes, now: datetime,
                    event_id: str | None = None) -> tuple[int, bool]:
     """Add the delivery unless its key is known; returns ``(inbox id, newly stored)``.
+    ``connection`` is the model or any row with its ``id`` and ``platform``.
 
     One ``INSERT ... ON CONFLICT DO NOTHING`` on the unique key: concurrent duplicates cannot
     fail the caller's transaction, and the common case costs a single statement.
     """
+    conn = session.connection()
     values = dict(platform=connection.platform, connection_id=connection.id, topic=topic,
                   delivery_key=delivery_key, event_id=event_id, headers=headers, body=body,
-                  status=PENDING, attempts=0, next_attempt_at=now, received_at=now)
-    insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)
-    new_id = session.scalar(
-        insert(InboxDelivery).values(**values)
-        .on_conflict_do_nothing(index_elements=["platform", "connection_id", "delivery_key"])
-        .returning(InboxDelivery.id))
+                  status=PENDING, attempts=0, next_attempt_at=now, received_at=now,
+                  last_error=None, processed_at=None)
+    new_id = conn.execute(_INSERTS[conn.dialect.name], values).scalar()
     if new_id is not None:
         return new_id, True
-    return session.scalar(sa.select(InboxDelivery.id).where(
-        InboxDelivery.platform == connection.platform,
-        InboxDelivery.connection_id == connection.id,
-        InboxDelivery.delivery_key == delivery_key)), False
+    return conn.execute(_EXISTING, {"platform": connection.platform,
+                                    "connection_id": connection.id,
+                                    "delivery_key": delivery_key}).scalar_one(), False
 
 
 def parse_payload(body: bytes) -> Any:
@@ -89,8 +114,9 @@ def parse_payload(body: bytes) -> Any:
 def process_delivery(spine: Spine, delivery_id: int) -> str | None:
     """Run the handler for one delivery if it is pending and due; returns the row's status
     afterwards (``None`` if there is no such row)."""
-    now = spine.clock()
+    started, now = time.perf_counter(), spine.clock()
     retry_at: datetime | None = None
+    error_kind: str | None = None
     with spine.database.transaction() as session:
         row = session.get(InboxDelivery, delivery_id, with_for_update=True)
         if row is None or row.status != PENDING or row.next_attempt_at > now:
@@ -103,22 +129,26 @@ def process_delivery(spine: Spine, delivery_id: int) -> str | None:
                 with session.begin_nested():
                     handler(InboxContext(session, connection, row, payload, now))
         except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
-            retry_at = _record_failure(spine, session, row, connection, exc, now)
+            error_kind, retry_after = classify(exc)
+            retry_at = _record_failure(spine, session, row, connection, exc, error_kind,
+                                       retry_after, now)
         else:
             row.attempts += 1
             row.status = DONE if handler is not None else SKIPPED
             row.processed_at, row.last_error = now, None
         status, attempts = row.status, row.attempts
-    log.info("inbox processed id=%s platform=%s topic=%s status=%s attempts=%s", delivery_id,
-             row.platform, row.topic, status, attempts)
+    logline.emit(log, "inbox.processed", delivery=delivery_id, platform=row.platform,
+                 connection=connection.key, topic=row.topic, attempt=attempts,
+                 outcome="retry" if retry_at is not None else status, error_kind=error_kind,
+                 duration_ms=(time.perf_counter() - started) * 1000)
     if retry_at is not None:
         spine.try_enqueue(INBOX, delivery_id, retry_at)
     return status
 
 
 def _record_failure(spine: Spine, session: Session, row: InboxDelivery,
-                    connection: ShopConnection, exc: Exception, now: datetime) -> datetime | None:
-    error_kind, retry_after = classify(exc)
+                    connection: ShopConnection, exc: Exception, error_kind: str,
+                    retry_after: float | None, now: datetime) -> datetime | None:
     if error_kind == CONFIGURATION and connection.status != "uninstalled":
         # the connection cannot work until the merchant acts (connectors.errors)
         connection.status = "paused"

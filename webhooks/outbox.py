@@ -15,6 +15,7 @@ re-reading is harmless because a delivery is unique per (consumer, event).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from core.crypto import decrypt
 from core.models import Event
-from webhooks import deadletters, outgoing
+from webhooks import deadletters, logline, outgoing
 from webhooks.errors import classify, describe
 from webhooks.handlers import EventContext
 from webhooks.http import HttpOutcome
@@ -127,8 +128,8 @@ def _due(row: EventDelivery | None, now: datetime) -> bool:
 
 
 def _run_handler(spine: Spine, delivery_id: int, name: str) -> str | None:
-    now = spine.clock()
-    retry_at = None
+    started, now = time.perf_counter(), spine.clock()
+    retry_at = error_kind = None
     with spine.database.transaction() as session:
         row = session.get(EventDelivery, delivery_id, with_for_update=True)
         if not _due(row, now):
@@ -149,8 +150,10 @@ def _run_handler(spine: Spine, delivery_id: int, name: str) -> str | None:
             row.attempts += 1
             row.status = DONE if entry is not None else SKIPPED
             row.delivered_at, row.last_error = now, None
-        status = row.status
-    log.info("event handled delivery=%s handler=%s status=%s", delivery_id, name, status)
+        status, attempts, event_id = row.status, row.attempts, row.event_id
+    logline.emit(log, "event.handled", delivery=delivery_id, event=event_id, consumer=name,
+                 attempt=attempts, outcome="retry" if retry_at is not None else status,
+                 error_kind=error_kind, duration_ms=(time.perf_counter() - started) * 1000)
     if retry_at is not None:
         spine.try_enqueue(DELIVERY, delivery_id, retry_at)
     return status
@@ -217,9 +220,12 @@ def _record(spine: Spine, delivery_id: int, outcome: HttpOutcome) -> str | None:
                 retry_after=outcome.retry_after, max_attempts=max_attempts,
                 kind=deadletters.DELIVERY_KIND, organization_id=subscription.organization_id,
                 now=now, subscription_id=subscription.id)
-        status, attempts = row.status, row.attempts
-    log.info("webhook sent delivery=%s status=%s http_status=%s duration_ms=%s attempts=%s",
-             delivery_id, status, outcome.status_code, outcome.duration_ms, attempts)
+        status, attempts, event_id = row.status, row.attempts, row.event_id
+    # the subscriber's URL is left out: its query string may hold the subscriber's token
+    logline.emit(log, "webhook.sent", delivery=delivery_id, event=event_id,
+                 subscription=subscription.id, attempt=attempts,
+                 outcome="retry" if retry_at is not None else status,
+                 http_status=outcome.status_code, duration_ms=outcome.duration_ms)
     if retry_at is not None:
         spine.try_enqueue(DELIVERY, delivery_id, retry_at)
     return status

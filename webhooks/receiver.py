@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+import time
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from webhooks import inbox, verify
+from webhooks import inbox, logline, verify
 from webhooks.intake import Arrival, GroupCommitter
 from webhooks.spine import INBOX, Spine
 
@@ -30,6 +32,13 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 _WOO_PING = re.compile(rb"webhook_id=\d+")
 _EVENT_NAME = re.compile(r"[a-z0-9_.]{1,100}")
+ADOBE_SIGNATURE = "x-adobe-commerce-webhook-signature"
+MAGENTO_EVENT_HEADER = "X-Glue-Event"
+# The inbox writer hands every commit back to request threads that wait for it; with
+# CPython's default 5 ms switch interval each handoff could wait that long for the GIL, which
+# was most of the receiver's latency under load. A web process that receives webhooks lowers
+# it (never raises it) when its inbox writer starts.
+SWITCH_INTERVAL = 0.0005
 
 
 def current_spine() -> Spine:
@@ -37,20 +46,55 @@ def current_spine() -> Spine:
     spine = current_app.extensions.get("glue.spine")
     if spine is None:
         # imported here: the worker module imports this package
-        from glue.worker import enqueue
+        from glue.worker import enqueue, enqueue_many
         from web.app import get_db
 
-        spine = Spine(database=get_db(), enqueue=enqueue)
+        spine = Spine(database=get_db(), enqueue=enqueue, enqueue_many=enqueue_many)
         current_app.extensions["glue.spine"] = spine
     return spine
 
 
 def _intake(spine: Spine) -> GroupCommitter:
+    """The app's inbox writer for this spine's database."""
     committer = current_app.extensions.get("glue.intake")
     if committer is None or committer.database is not spine.database:
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         committer = GroupCommitter(spine.database, spine.clock)
         current_app.extensions["glue.intake"] = committer
     return committer
+
+
+@bp.before_request
+def _start_clock() -> None:
+    g.webhook_started = time.perf_counter()
+    g.webhook_log = {}
+
+
+@bp.after_request
+def _log_delivery(response: Response) -> Response:
+    """One line per delivery: ids, topic, outcome and time taken; never the body, a header
+    value other than the topic, or a secret."""
+    if log.isEnabledFor(logging.INFO):
+        fields = getattr(g, "webhook_log", {})
+        url = request.view_args or {}
+        logline.emit(
+            log, "webhook.received", platform=(request.endpoint or "").rpartition(".")[2],
+            connection=fields.get("connection", url.get("key")), delivery=fields.get("delivery"),
+            topic=fields.get("topic", url.get("event")),
+            outcome=fields.get("outcome", _OUTCOMES.get(response.status_code,
+                                                        str(response.status_code))),
+            status=response.status_code,
+            duration_ms=(time.perf_counter() - g.webhook_started) * 1000
+            if hasattr(g, "webhook_started") else None)
+    return response
+
+
+_OUTCOMES = {401: "invalid_signature", 404: "unknown_connection", 413: "too_large"}
+
+
+def _note(**fields: object) -> None:
+    g.webhook_log.update(fields)
 
 
 def _refuse(status: int, message: str) -> Response:
@@ -69,19 +113,17 @@ def _read_body(limit: int) -> bytes | None:
 
 def _admit(spine: Spine, arrival: Arrival) -> Response:
     outcome = _intake(spine).submit(arrival)
+    _note(platform=arrival.platform, topic=arrival.topic or None,
+          connection=outcome.connection_key or arrival.key or arrival.shop)
     if outcome.status == 404:
         return _refuse(404, "unknown shop or connection")
     if outcome.status == 401:
         return _refuse(401, "invalid signature")
     if arrival.ping:
-        log.info("webhook ping platform=%s connection=%s", arrival.platform,
-                 outcome.connection_id)
+        _note(outcome="ping")
         return Response(status=200)
-    if outcome.created:
-        spine.try_enqueue(INBOX, outcome.inbox_id)
-    log.info("webhook received platform=%s connection=%s topic=%s inbox_id=%s duplicate=%s",
-             arrival.platform, outcome.connection_id, arrival.topic, outcome.inbox_id,
-             not outcome.created)
+    spine.try_enqueue_many(INBOX, list(outcome.enqueue))  # this request leads its commit
+    _note(delivery=outcome.inbox_id, outcome="stored" if outcome.created else "duplicate")
     return Response(status=200)
 
 
@@ -91,12 +133,14 @@ def shopify() -> Response:
     body = _read_body(spine.settings.webhook_max_bytes)
     if body is None:
         return _refuse(413, "the body is too large")
+    shop = request.headers.get("X-Shopify-Shop-Domain", "").strip().lower()
+    _note(connection=shop or None, topic=request.headers.get("X-Shopify-Topic"))
     if not verify.shopify_valid(spine.settings.shopify_api_secret, body,
                                 request.headers.get("X-Shopify-Hmac-Sha256")):
         return _refuse(401, "invalid signature")
     webhook_id = request.headers.get("X-Shopify-Webhook-Id") or f"body:{inbox.body_hash(body)}"
     return _admit(spine, Arrival(
-        platform="shopify", shop=request.headers.get("X-Shopify-Shop-Domain", "").strip().lower(),
+        platform="shopify", shop=shop,
         topic=request.headers.get("X-Shopify-Topic", ""), delivery_key=webhook_id, body=body,
         headers=inbox.storable_headers(request.headers),
         event_id=request.headers.get("X-Shopify-Event-Id")))
@@ -122,15 +166,30 @@ def woocommerce(key: str) -> Response:
 
 @bp.post("/magento/<key>/<event>")
 def magento(key: str, event: str) -> Response:
-    """Mage-OS async events: the event is named only in the URL."""
+    """Mage-OS async events and Adobe Commerce webhooks: the event is named only in the URL.
+
+    A delivery carrying ``x-adobe-commerce-webhook-signature`` is an Adobe Commerce webhook,
+    checked against the RSA public key kept as ``webhook_public_key`` and answered with the
+    ``{"op": "success"}`` Commerce expects; any other is a Mage-OS async event with its hex
+    HMAC in ``x-magento-signature``. Either way the URL's event is stored as the topic and as
+    the ``X-Glue-Event`` header, which the Magento connector's ``parse_webhook`` reads.
+    """
     spine = current_spine()
     body = _read_body(spine.settings.webhook_max_bytes)
     if body is None:
         return _refuse(413, "the body is too large")
     if not _EVENT_NAME.fullmatch(event):
         return _refuse(404, "unknown event")
+    headers = inbox.storable_headers(request.headers)
+    headers[MAGENTO_EVENT_HEADER] = event  # the URL's word, never a sender's header
+    adobe = request.headers.get(ADOBE_SIGNATURE)
+    if adobe is not None:
+        arrival = Arrival(platform="magento", key=key, topic=event, body=body, headers=headers,
+                          delivery_key=inbox.magento_key(event, body), signature=adobe,
+                          verify=verify.adobe_commerce_valid, credential="webhook_public_key")
+        response = _admit(spine, arrival)
+        return jsonify(op="success") if response.status_code == 200 else response
     return _admit(spine, Arrival(
-        platform="magento", key=key, topic=event, body=body,
+        platform="magento", key=key, topic=event, body=body, headers=headers,
         delivery_key=inbox.magento_key(event, body),
-        headers=inbox.storable_headers(request.headers),
         signature=request.headers.get("x-magento-signature"), verify=verify.magento_valid))

@@ -28,6 +28,10 @@ class Enqueue(Protocol):
                  eta: datetime | None = None) -> None: ...
 
 
+class EnqueueMany(Protocol):
+    def __call__(self, job: str, ref_ids: list[int]) -> None: ...
+
+
 def no_queue(job: str, ref_id: int | None = None, eta: datetime | None = None) -> None:
     """An enqueue that does nothing: the sweep finds the work (tests, the worker itself)."""
 
@@ -41,6 +45,8 @@ class Spine:
     rng: random.Random = field(default_factory=random.Random)
     http: HttpClient | None = None
     enqueue: Enqueue = no_queue
+    # Enqueues many refs of one job at once (one queue write); when absent, one by one.
+    enqueue_many: EnqueueMany | None = None
 
     def __post_init__(self) -> None:
         if self.http is None:
@@ -54,5 +60,20 @@ class Spine:
             self.enqueue(job, ref_id, eta)
         except Exception as exc:  # noqa: BLE001 - the queue being down must not lose the row
             log.warning("enqueue failed job=%s ref=%s error=%s", job, ref_id, type(exc).__name__)
+            return False
+        return True
+
+    def try_enqueue_many(self, job: str, ref_ids: list[int]) -> bool:
+        """``try_enqueue`` for many rows of one job: one queue write when the queue can batch
+        (the receiver's group commit hands over each batch's new deliveries this way)."""
+        if not ref_ids:
+            return True
+        if self.enqueue_many is None:
+            return all([self.try_enqueue(job, ref_id) for ref_id in ref_ids])
+        try:
+            self.enqueue_many(job, ref_ids)
+        except Exception as exc:  # noqa: BLE001 - the rows are committed; the sweep finds them
+            log.warning("enqueue failed job=%s refs=%s error=%s", job, len(ref_ids),
+                        type(exc).__name__)
             return False
         return True

@@ -1,6 +1,6 @@
 """Fixtures for the event spine: a spine on the test database with a fake clock and a queue
 that records what was enqueued, the app wired to it, shop connections, and the recorded
-webhook deliveries from ``../shared/recordings``."""
+webhook deliveries from ``tests/recordings``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from webhooks.handlers import Registry
 from webhooks.settings import SpineSettings
 from webhooks.spine import Spine
 
-RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "recordings"
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 # The recordings README: the webhook secrets after scrubbing.
 WOO_SECRET = "woo-webhook-secret"
 MAGENTO_SECRET = "magento-verification-token"

@@ -40,7 +40,7 @@ def test_one_failing_delivery_does_not_fail_its_batch(db: Database, clock: FakeC
     committer._commit(batch)
 
     assert batch[0][1].result() == Outcome(200, connection.id, batch[0][1].result().inbox_id,
-                                           True)
+                                           True, connection.key)
     with pytest.raises(RuntimeError, match="broken check"):
         batch[1][1].result()
     assert [batch[2][1].result().status, batch[3][1].result().status] == [404, 401]
@@ -64,3 +64,19 @@ def test_concurrent_submissions_are_all_committed(db: Database, clock: FakeClock
 
     assert len(outcomes) == 120 and all(o.status == 200 and o.created for o in outcomes)
     assert len(stored_keys(db)) == 120
+
+
+def test_one_outcome_per_commit_carries_every_new_delivery_to_enqueue(
+        db: Database, clock: FakeClock) -> None:
+    connection = make_connection(db, "magento", secret="token")
+    committer = GroupCommitter(db, clock)
+    committer._commit([(arrival(connection.key, 1), Future())])  # k1 is known already
+    batch = [(arrival(connection.key, 1), Future()), (arrival(connection.key, 2), Future()),
+             (arrival(connection.key, 3), Future())]
+
+    committer._commit(batch)
+
+    outcomes = [future.result() for _, future in batch]
+    assert [o.created for o in outcomes] == [False, True, True]
+    assert [o.enqueue for o in outcomes] == [(), (outcomes[1].inbox_id, outcomes[2].inbox_id),
+                                             ()]

@@ -22,10 +22,10 @@ from core.models import Event
 from core.principal import SYSTEM, Principal
 from glue import worker
 from tests.webhooks.conftest import WOO_SECRET, make_connection, new_org, recorded
-from webhooks import subscriptions
+from webhooks import inbox, subscriptions
 from webhooks.handlers import InboxContext
 from webhooks.models import DeadLetter, EventDelivery, InboxDelivery
-from webhooks.spine import Spine
+from webhooks.spine import INBOX, Spine
 
 
 @pytest.fixture
@@ -164,3 +164,19 @@ def test_enqueue_failure_in_the_kick_is_not_raised(db: Database, spine: Spine,
 
     with db.sessions() as session:  # the commit went through despite the queue
         assert session.scalar(sa.select(sa.func.count()).select_from(Event)) == 1
+
+
+def test_deliveries_committed_together_are_one_queue_task_that_runs_them_all(
+        db: Database, spine: Spine, huey: SqliteHuey) -> None:
+    spine.enqueue_many = worker.enqueue_many
+    spine.registry.inbox("woocommerce", "order.created")(lambda ctx: None)
+    connection = make_connection(db, "woocommerce", secret=WOO_SECRET)
+    with db.transaction() as session:
+        ids = [inbox.store_delivery(session, connection=connection, topic="order.created",
+                                    delivery_key=f"k{n}", headers={}, body=b"{}",
+                                    now=spine.clock())[0] for n in range(3)]
+
+    assert spine.try_enqueue_many(INBOX, ids)
+    assert huey.pending_count() == 1
+    huey.execute(huey.dequeue())
+    assert inbox_statuses(db) == ["done", "done", "done"]

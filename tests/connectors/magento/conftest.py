@@ -1,9 +1,8 @@
-"""Recorded Magento 2.4.7-p3 exchanges (../shared/recordings/magento) and replay helpers."""
+"""Recorded Magento 2.4.7-p3 exchanges (tests/recordings/magento) and replay helpers."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import requests
 import vcr
 import yaml
 
-RECORDINGS = Path(os.environ.get("GLUE_RECORDINGS", "/work/shared/recordings")) / "magento"
+RECORDINGS = Path(__file__).resolve().parents[2] / "recordings" / "magento"
 RECORDED = RECORDINGS / "cassettes"
 OWN = Path(__file__).parent / "cassettes"
 BASE = "http://magento.example.test"

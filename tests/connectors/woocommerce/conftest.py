@@ -1,6 +1,6 @@
 """Recorded WooCommerce exchanges (vcrpy, replay only) and signed deliveries.
 
-``recordings/`` is a copy of ``recordings/woocommerce`` from a real WooCommerce 11.0.1 shop
+``tests/recordings/woocommerce`` is a copy of the recordings from a real WooCommerce 11.0.1 shop
 (see its README upstream: keys scrubbed, webhook secret ``woo-webhook-secret``);
 ``cassettes/`` holds our own recordings in the same shapes for cases the real ones lack.
 """
@@ -17,8 +17,8 @@ import vcr
 import yaml
 
 HERE = Path(__file__).parent
-RECORDED = HERE / "recordings" / "cassettes"
-DELIVERIES = HERE / "recordings" / "webhooks"
+RECORDED = HERE.parents[1] / "recordings" / "woocommerce" / "cassettes"
+DELIVERIES = HERE.parents[1] / "recordings" / "woocommerce" / "webhooks"
 OWN = HERE / "cassettes"
 PAYLOADS = HERE / "payloads"
 HTTPS_SHOP = "https://woo.example.test"

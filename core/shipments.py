@@ -16,6 +16,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -285,6 +286,7 @@ class ParcelIn(BaseModel):
     parcel_id: str | None = Field(default=None, alias="parcelId")
     package_type: str | None = Field(default=None, alias="packageType")
     tracking_codes: list[str] | None = Field(default=None, alias="trackingCodes")
+    weight: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=3)  # kg
     rows: list[ParcelRowIn] = Field(default_factory=list)
 
 
@@ -434,16 +436,28 @@ def _match_row(prow: ParcelRowIn, by_external: dict[str | None, OrderRow],
     return candidates[0], ""
 
 
+def _contents_weight(pairs: list[tuple[OrderRow, int]]) -> Decimal | None:
+    """A parcel's weight from its products' measurements (kg), when every product has one."""
+    weights = [(row.product.measurements or {}).get("weight") for row, n in pairs if n > 0]
+    if not weights or any(w in (None, "") for w in weights):
+        return None
+    return sum((Decimal(str(w)) * n for (row, n), w in
+                zip([p for p in pairs if p[1] > 0], weights, strict=True)), Decimal(0))
+
+
 def _deliver(session: Session, actor: Principal, shipment: Shipment, parcels: list[ParcelIn],
              plan: list[list[tuple[OrderRow, int]]]) -> None:
     # The old parcels go first: their (shipment, parcelId) pairs may be reused.
+    old_weights = {p.parcel_id: p.weight for p in shipment.parcels}
     shipment.parcels.clear()
     session.flush()
     delivered: dict[int, int] = defaultdict(int)
     needs_codes = False
     for i, (spec, pairs) in enumerate(zip(parcels, plan, strict=True)):
         own = [c.strip() for c in spec.tracking_codes or []]
-        parcel = Parcel(parcel_id=spec.parcel_id or str(i + 1),
+        parcel_id = spec.parcel_id or str(i + 1)
+        weight = spec.weight or old_weights.get(parcel_id) or _contents_weight(pairs)
+        parcel = Parcel(parcel_id=parcel_id, weight=weight,
                         package_type=spec.package_type or "PC",
                         service_code=shipment.order.service_code, ready=True,
                         tracking_codes=own, tracking_source="own" if own else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -342,3 +343,24 @@ def test_shipment_to_wire_speaks_v3(session, issued):
     assert wire["status"]["value"] == "Delivered"
     assert wire["trackingCodes"] == ["GLUE11"]
     assert wire["consignment"]["parcels"][0]["rows"][0]["deliveredQuantity"] == 2
+
+
+def test_a_confirmed_parcel_weighs_what_was_given_or_what_its_products_weigh(session, issued):
+    # given two products of known weight and one without a measurement
+    w = world(session, suppliers=1)
+    w.products[0].measurements = {"weight": 0.8}
+    heavy = f.product(session, w.suppliers[0], "SKU-h", measurements={"weight": "2.5"})
+    bare = f.product(session, w.suppliers[0], "SKU-x")
+    for product in (heavy, bare):
+        f.publish(session, product, w.catalogs[0], 5)
+    order = ordered(session, w, line(w.products[0], 2, externalId="a"),
+                    line(heavy, 1, externalId="b"), line(bare, 1, externalId="c"))
+    # when the supplier confirms three parcels, giving a weight only for the third
+    confirm_shipment(session, w.as_supplier(), order.shipments[0].shipment_id, [
+        {"parcelId": "1", "rows": [{"orderRowId": "a", "deliveredQuantity": 2},
+                                   {"orderRowId": "b", "deliveredQuantity": 1}]},
+        {"parcelId": "2", "rows": [{"orderRowId": "c", "deliveredQuantity": 1}]},
+        {"parcelId": "3", "weight": "1.25", "rows": []}])
+    # then the first is the sum of its contents, the second unknown, the third as given
+    weights = [p.weight for p in order.shipments[0].parcels]
+    assert weights == [Decimal("4.1"), None, Decimal("1.25")]

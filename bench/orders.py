@@ -30,7 +30,8 @@ import sqlalchemy as sa  # noqa: E402
 
 from core.db import Database, utcnow  # noqa: E402
 from core.models import Balance, Catalog, CatalogAccess, Organization, Product  # noqa: E402
-from core.orders import create_order, parse_order  # noqa: E402
+from core.order_input import parse_order  # noqa: E402
+from core.orders import create_order  # noqa: E402
 from core.principal import Principal  # noqa: E402
 from glue.schema import metadata  # noqa: E402
 

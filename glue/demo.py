@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import catalogs, inventory, orders, parties, shipments
 from core.models import Catalog, CatalogAccess, Order, Organization, Product, User
+from core.order_input import parse_order
 from core.principal import SYSTEM, Principal
 from core.settings import get_settings
 
@@ -204,7 +205,7 @@ def _order(session: Session, retailer: Organization, external_id: str,
                   "externalWarehouseId": catalog, "quantity": qty}
                  for i, (sku, catalog, qty) in enumerate(rows)],
     }
-    return orders.create_order(session, _actor(retailer), orders.parse_order(data))
+    return orders.create_order(session, _actor(retailer), parse_order(data))
 
 
 def _orders(session: Session, helmi: Organization, putiikki: Organization,

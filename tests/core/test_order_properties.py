@@ -18,7 +18,8 @@ from core import shipments as shipment_service
 from core import status, tracking
 from core.errors import GlueError
 from core.models import Balance, Order, OrderRow, Shipment
-from core.orders import cancel_order, create_order, parse_order, submit_order
+from core.order_input import parse_order
+from core.orders import cancel_order, create_order, submit_order
 from tests import factories as f
 from tests.core.test_orders import new_retailer, new_supplier
 

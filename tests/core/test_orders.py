@@ -28,9 +28,8 @@ from core.models import (
     Product,
     Shipment,
 )
+from core.order_input import CommentIn, OrderIn, parse_order
 from core.orders import (
-    CommentIn,
-    OrderIn,
     add_comment,
     cancel_order,
     create_order,
@@ -38,7 +37,6 @@ from core.orders import (
     delete_order,
     get_order,
     order_to_wire,
-    parse_order,
     reopen_order,
     search_orders,
     set_preferences,

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from core.models import Organization, ShopConnection
-from core.orders import create_order, parse_order
+from core.order_input import parse_order
+from core.orders import create_order
 from tests import factories
 from tests.ui.conftest import PASSWORD, Person, organization, person
 from tests.ui.test_browser import (  # noqa: F401  (fixtures)

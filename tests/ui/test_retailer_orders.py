@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from core.models import Order
-from core.orders import create_order, parse_order
+from core.order_input import parse_order
+from core.orders import create_order
 from core.shipments import confirm_shipment
 from tests import factories
 from tests.ui.conftest import log_in, organization, person

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
 from core.models import Organization, Product, Shipment
-from core.orders import create_order, parse_order
+from core.order_input import parse_order
+from core.orders import create_order
 from tests import factories
 from tests.ui.conftest import PASSWORD, Person, csrf_token, log_in, organization, person, post
 from tests.ui.test_browser import (  # noqa: F401  (fixtures)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core import orders as svc
 from core.errors import ValidationFailed
+from core.order_input import CommentIn, OrderIn, parse_order
 from core.status import ORDER_STATUSES
 from web.api import v3
 from web.api.body import csv_arg, json_body, model_body, time_arg
@@ -95,15 +96,15 @@ SEARCH = query_params(
     PAGE, SIZE, AFTER)
 
 
-def _order_body() -> svc.OrderIn:
+def _order_body() -> OrderIn:
     data = json_body()
     if not isinstance(data, dict):
         raise ValidationFailed("the body must be a JSON object (an order)")
-    return svc.parse_order(data)
+    return parse_order(data)
 
 
 @v3.post("/orders")
-@operation("Create an order", "orders", body=svc.OrderIn, response=OrderOut, status=201,
+@operation("Create an order", "orders", body=OrderIn, response=OrderOut, status=201,
            errors=(401, 403, 409))
 def create_order() -> ResponseReturnValue:
     principal = api_principal()
@@ -156,7 +157,7 @@ def get_order(external_id: str) -> ResponseReturnValue:
 
 @v3.put("/orders/<external_id>")
 @operation("Update an order; cancel it with {\"status\": {\"value\": \"Cancelled\"}}", "orders",
-           body=svc.OrderIn, response=OrderOut, errors=(401, 403, 404, 409))
+           body=OrderIn, response=OrderOut, errors=(401, 403, 404, 409))
 def update_order(external_id: str) -> ResponseReturnValue:
     principal = api_principal()
     data = _order_body()
@@ -168,7 +169,7 @@ def update_order(external_id: str) -> ResponseReturnValue:
 
 @v3.post("/orders/<external_id>")
 @operation("Send a Cancelled or Delivered order again under its id (reopen)", "orders",
-           body=svc.OrderIn, response=OrderOut, status=201, errors=(401, 403, 409))
+           body=OrderIn, response=OrderOut, status=201, errors=(401, 403, 409))
 def reopen_order(external_id: str) -> ResponseReturnValue:
     principal = api_principal()
     data = _order_body()
@@ -202,11 +203,11 @@ def set_preferences(external_id: str) -> ResponseReturnValue:
 
 
 @v3.post("/orders/<external_id>/comments")
-@operation("Add a note (pickingNote or passThrough)", "orders", body=svc.CommentIn,
+@operation("Add a note (pickingNote or passThrough)", "orders", body=CommentIn,
            response=CommentOut, status=201, errors=(401, 403, 404, 409))
 def add_comment(external_id: str) -> ResponseReturnValue:
     principal = api_principal()
-    data = model_body(svc.CommentIn)
+    data = model_body(CommentIn)
     with get_db().transaction() as session:
         comment = svc.add_comment(session, principal, data, order_external_id=external_id)
         body = svc.comment_to_wire(comment)

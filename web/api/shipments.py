@@ -29,7 +29,8 @@ from core import shipments as svc
 from core import status as st
 from core.errors import ValidationFailed
 from core.models import Shipment
-from core.orders import CommentIn, add_comment
+from core.order_input import CommentIn
+from core.orders import add_comment
 from core.principal import Principal
 from web.api import v3
 from web.api.body import csv_arg, json_body, model_body, time_arg

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from core import keyset, status
 from core.errors import GlueError, NotFound, ValidationFailed
 from core.models import Order
+from core.order_input import CommentIn
 from core.orders import (
-    CommentIn,
     add_comment,
     cancel_order,
     get_order,

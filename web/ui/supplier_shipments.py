@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, selectinload
 from core import keyset, status
 from core.errors import Forbidden, GlueError, IllegalTransition, NotFound, ValidationFailed
 from core.models import Order, Shipment
-from core.orders import CommentIn, add_comment
+from core.order_input import CommentIn
+from core.orders import add_comment
 from core.shipments import (
     cancel_shipment,
     confirm_shipment,

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from core import logos
 from core.api_accounts import create_api_account, list_api_accounts, revoke_api_account
-from core.errors import Conflict, GlueError, NotFound, ValidationFailed
+from core.errors import Conflict, GlueError, ValidationFailed
 from core.logos import validate_logo
 from core.models import Invitation, Membership, Organization, User
 from core.parties import (
@@ -28,16 +28,8 @@ from core.parties import (
 from core.principal import PERMISSIONS
 from web.ui import bp
 from web.ui.context import current, requires, transaction
-from web.ui.forms import checked_permissions, field_errors, say
+from web.ui.forms import checked_permissions, field_errors, refused, say
 from web.ui.mail import absolute_url, send_mail
-
-
-def _refused(exc: GlueError) -> None:
-    """Show a domain refusal as a message on the page the user returns to."""
-    if isinstance(exc, NotFound):
-        abort(404)
-    flash(say(exc.message), "error")
-
 
 # --- members -------------------------------------------------------------------------------
 
@@ -77,7 +69,7 @@ def member_permissions(user_id: int) -> Any:
             set_permissions(s, ui.principal, user_id, checked_permissions(request.form))
         flash(_("Permissions saved."), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.members"))
 
 
@@ -90,7 +82,7 @@ def member_remove(user_id: int) -> Any:
             remove_member(s, ui.principal, user_id)
         flash(_("The member was removed."), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     if user_id == ui.user_id:
         return redirect(url_for("ui.home"))
     return redirect(url_for("ui.members"))
@@ -153,7 +145,7 @@ def invitation_resend(invitation_id: int) -> Any:
             _mail_invitation(s, invitation, token, ui.organization_name)
         flash(_("Invitation sent again to %(email)s.", email=invitation.email), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.invitations"))
 
 
@@ -166,7 +158,7 @@ def invitation_revoke(invitation_id: int) -> Any:
             revoke_invitation(s, ui.principal, invitation_id)
         flash(_("The invitation was withdrawn."), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.invitations"))
 
 
@@ -206,7 +198,7 @@ def api_account_revoke(account: str) -> Any:
             revoke_api_account(s, ui.principal, account)
         flash(_("The API account was revoked; its tokens no longer work."), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.api_accounts"))
 
 

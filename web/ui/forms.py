@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import abort, flash
 from flask_babel import gettext as _
 
-from core.errors import ValidationFailed
+from core.errors import GlueError, NotFound, ValidationFailed
 from core.principal import PERMISSIONS
 
 # The domain speaks English (its messages are also the API's). The refusals people meet in these
@@ -50,3 +51,11 @@ def field_errors(exc: ValidationFailed) -> dict[str, str]:
 def checked_permissions(form: dict[str, str] | object) -> list[str]:
     """The permissions ticked in a form with one checkbox per permission (``perm_admin``...)."""
     return [p for p in PERMISSIONS if form.get(f"perm_{p}")]  # type: ignore[attr-defined]
+
+
+def refused(exc: GlueError) -> None:
+    """Show a domain refusal as a message on the page the user returns to; an object the user
+    may not see is a 404, as everywhere else."""
+    if isinstance(exc, NotFound):
+        abort(404)
+    flash(say(exc.message), "error")

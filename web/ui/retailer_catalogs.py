@@ -43,16 +43,11 @@ from core.models import Catalog, CatalogAccess, Organization
 from core.products import catalog_inventory, catalog_inventory_key
 from web.ui import bp
 from web.ui.context import current, requires, transaction
-from web.ui.forms import field_errors, say
+from web.ui.forms import field_errors, refused, say
 from web.ui.supplier_products import display_name
 
 PAGE_SIZE = 50
 
-
-def _refused(exc: GlueError) -> None:
-    if isinstance(exc, NotFound):
-        abort(404)
-    flash(say(exc.message), "error")
 
 
 def _access_by_catalog(s: Session) -> dict[int, CatalogAccess]:
@@ -143,7 +138,7 @@ def retailer_request_access(business_id: str) -> Any:
             request_access(s, current().principal, catalog.external_id, message)
         flash(_("The activation request was sent to the supplier."), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.retailer_supplier", business_id=business_id))
 
 
@@ -271,5 +266,5 @@ def retailer_catalog_state(external_id: str) -> Any:
             step(s, ui.principal, external_id)
         flash(_("The catalog's state was changed."), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.retailer_catalog", external_id=external_id))

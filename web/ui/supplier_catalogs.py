@@ -40,7 +40,7 @@ from core.inventory import remove_balances, upsert_inventory
 from core.models import Balance, Catalog, Product
 from web.ui import bp
 from web.ui.context import current, requires, transaction
-from web.ui.forms import field_errors, say
+from web.ui.forms import field_errors, refused, say
 from web.ui.supplier_products import capped_count, display_name
 
 PAGE_SIZE = 100
@@ -57,11 +57,6 @@ def _own_catalog(s: Session, external_id: str) -> Catalog:
         abort(404)
     return catalog
 
-
-def _refused(exc: GlueError) -> None:
-    if isinstance(exc, NotFound):
-        abort(404)
-    flash(say(exc.message), "error")
 
 
 # --- the catalogs --------------------------------------------------------------------------
@@ -137,7 +132,7 @@ def supplier_catalog_settings(external_id: str) -> Any:
         for message in field_errors(exc).values():
             flash(message, "error")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.supplier_catalog", external_id=external_id))
 
 
@@ -158,7 +153,7 @@ def supplier_catalog_state(external_id: str) -> Any:
             step(s, current().principal, external_id)
         flash(_("The catalog's state was changed."), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.supplier_catalog", external_id=external_id))
 
 
@@ -273,7 +268,7 @@ def supplier_activation_decide(access_id: int) -> Any:
         flash(_("The request was accepted.") if decision == "accept"
               else _("The request was rejected."), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.supplier_activation_requests"))
 
 
@@ -286,5 +281,5 @@ def supplier_activation_revoke(access_id: int) -> Any:
             revoke_access(s, current().principal, access_id, message=message)
         flash(_("The access was revoked."), "success")
     except GlueError as exc:
-        _refused(exc)
+        refused(exc)
     return redirect(url_for("ui.supplier_activation_requests"))

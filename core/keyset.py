@@ -118,5 +118,16 @@ def page_query(session: Session, query: sa.Select[Any], columns: Sequence[Any], 
     return query.order_by(*_order(columns, descending)).limit(size)
 
 
+def counted_page(session: Session, query: sa.Select[Any], columns: Sequence[Any], *,
+                 page: int, size: int, after: str | None = None,
+                 descending: bool = False) -> tuple[list[Any], int]:
+    """One page of a query selecting one entity, and the total of the whole list: the shape
+    every paged search returns. ``size`` is held to 1..2000 and ``page`` to 0 and up."""
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    paged = page_query(session, query, columns, page=max(page, 0), size=max(1, min(size, 2000)),
+                       after=after, descending=descending)
+    return (list(session.scalars(paged).all()) if paged is not None else []), total
+
+
 def _order(columns: Sequence[Any], descending: bool) -> list[Any]:
     return [c.desc() for c in columns] if descending else list(columns)

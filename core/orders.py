@@ -132,13 +132,10 @@ def search_orders(session: Session, actor: Principal, *, ref_name: str | None = 
         query = query.where(Order.updated_at <= updated_to)
     if document_type is not None:
         query = query.where(Order.document_type == document_type)
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    size = max(1, min(size, 2000))
-    # Keyset paging (core.keyset): a seek on (order_date, id), not an OFFSET over whole orders.
-    keys = (Order.order_date, Order.id)
-    paged = keyset.page_query(session, query, keys, page=max(page, 0), size=size, after=after,
-                              descending=True, boundary=query.with_only_columns(*keys))
-    return (list(session.scalars(paged).all()) if paged is not None else []), total
+    # Keyset paging (core.keyset): a seek on (order_date, id), not an OFFSET over whole rows.
+    return keyset.counted_page(session, query, (Order.order_date, Order.id), page=page,
+                               size=size, after=after,
+                               descending=True)
 
 
 def order_key(order: Order) -> keyset.Key:

@@ -101,13 +101,10 @@ def search_shipments(session: Session, actor: Principal, *,
         query = query.where(Shipment.created_at <= to)
     if updated_from is not None:
         query = query.where(Shipment.updated_at >= updated_from)
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-    size = max(1, min(size, 2000))
-    # Keyset paging (core.keyset): a seek on (created_at, id), not an OFFSET over shipments.
-    keys = (Shipment.created_at, Shipment.id)
-    paged = keyset.page_query(session, query, keys, page=max(page, 0), size=size, after=after,
-                              descending=True, boundary=query.with_only_columns(*keys))
-    return (list(session.scalars(paged).all()) if paged is not None else []), total
+    # Keyset paging (core.keyset): a seek on (created_at, id), not an OFFSET over whole rows.
+    return keyset.counted_page(session, query, (Shipment.created_at, Shipment.id), page=page,
+                               size=size, after=after,
+                               descending=True)
 
 
 def shipment_key(shipment: Shipment) -> keyset.Key:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import waitress
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.ui.conftest import PASSWORD, Person
 from web.app import create_app
@@ -56,6 +57,29 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(os.environ.get("GLUE_SCREENSHOT_DIR") or tmp_path_factory.mktemp("shots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def no_sideways_scroll(page: Page, what: str = "") -> None:
+    """Nothing may stick out sideways: a phone would have to scroll horizontally.
+
+    A click that navigates returns before the next page has a document, so wait for
+    the load and measure again if the page changed underneath the measurement.
+    """
+    for attempt in range(5):
+        page.wait_for_load_state("load")
+        try:
+            overflow = page.evaluate(
+                "document.documentElement"
+                " ? document.documentElement.scrollWidth - window.innerWidth : null")
+        except PlaywrightError:
+            if attempt == 4:
+                raise
+            continue
+        if overflow is not None:
+            break
+        page.wait_for_timeout(50)
+    assert overflow is not None, f"{page.url} never got a document"
+    assert overflow <= 0, f"{what or page.url} scrolls sideways by {overflow}px"
 
 
 def _log_in(page: Page, base: str, email: str, password: str) -> None:
@@ -141,9 +165,7 @@ def test_screenshots_of_login_and_members_pages(browser: Browser, live_server: s
     _log_in(page, live_server, admin.email, PASSWORD)
     page.goto(f"{live_server}/admin/members")
     expect(page.get_by_role("heading", name="Jäsenet")).to_be_visible()
-    # Nothing may stick out sideways: a phone would have to scroll horizontally.
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0
+    no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / f"members-{name}.png"), full_page=True)
     page.get_by_role("link", name="API-tunnukset").click()
     page.get_by_label("Nimi").fill("Varasto ERP")
@@ -153,6 +175,6 @@ def test_screenshots_of_login_and_members_pages(browser: Browser, live_server: s
     for path, shot in (("/admin/invitations", "invitations"), ("/admin/profile", "profile"),
                        ("/", "home")):
         page.goto(f"{live_server}{path}")
-        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        no_sideways_scroll(page)
         page.screenshot(path=str(screenshots / f"{shot}-{name}.png"), full_page=True)
     page.context.close()

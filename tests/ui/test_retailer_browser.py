@@ -20,15 +20,11 @@ from tests.ui.test_browser import (  # noqa: F401  (fixtures)
     _log_in,
     browser,
     live_server,
+    no_sideways_scroll,
     screenshots,
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _no_sideways_scroll(page, what: str = "") -> None:  # noqa: ANN001
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{what or page.url} scrolls sideways by {overflow}px"
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
@@ -51,14 +47,14 @@ def test_retailer_requests_activation_supplier_accepts_retailer_sees_prices(
     _log_in(retailer, live_server, buyer.email, PASSWORD)
     # When the retailer finds the supplier and sees its products without prices
     retailer.get_by_role("link", name="Toimittajat", exact=True).click()
-    _no_sideways_scroll(retailer)
+    no_sideways_scroll(retailer)
     retailer.screenshot(path=str(screenshots / f"retailer-suppliers-{name}.png"),
                         full_page=True)
     retailer.get_by_role("link", name="Toimittaja Oy").click()
     retailer.get_by_role("link", name=catalog.name).click()
     expect(retailer.locator("#products-table")).to_contain_text("MUKI-1")
     expect(retailer.locator("#products-table")).not_to_contain_text("13.57")
-    _no_sideways_scroll(retailer)
+    no_sideways_scroll(retailer)
     retailer.screenshot(path=str(screenshots / f"retailer-catalog-hidden-{name}.png"),
                         full_page=True)
     # and asks for activation with a message
@@ -67,7 +63,7 @@ def test_retailer_requests_activation_supplier_accepts_retailer_sees_prices(
     retailer.get_by_role("button", name="Pyydä aktivointia").click()
     expect(retailer.get_by_role("status")).to_contain_text("Aktivointipyyntö lähetettiin")
     expect(retailer.locator("#access-state")).to_have_text("Odottaa päätöstä")
-    _no_sideways_scroll(retailer)
+    no_sideways_scroll(retailer)
     retailer.screenshot(path=str(screenshots / f"retailer-request-{name}.png"), full_page=True)
     # Then the supplier, in its own browser, accepts the request
     supplier_page = browser.new_context(viewport=viewport, locale="fi-FI").new_page()
@@ -83,7 +79,7 @@ def test_retailer_requests_activation_supplier_accepts_retailer_sees_prices(
     retailer.get_by_role("link", name=catalog.name).click()
     expect(retailer.locator("#products-table")).to_contain_text("13.57")
     expect(retailer.locator("#products-table")).to_contain_text("8")
-    _no_sideways_scroll(retailer)
+    no_sideways_scroll(retailer)
     retailer.screenshot(path=str(screenshots / f"retailer-catalog-prices-{name}.png"),
                         full_page=True)
     # and an order it places shows its shipment on the order page
@@ -94,14 +90,14 @@ def test_retailer_requests_activation_supplier_accepts_retailer_sees_prices(
     retailer.goto(f"{live_server}/retailer/orders/O1")
     expect(retailer.locator("#rows-table")).to_contain_text("MUKI-1")
     expect(retailer.get_by_role("button", name="Peru tilaus")).to_be_visible()
-    _no_sideways_scroll(retailer)
+    no_sideways_scroll(retailer)
     retailer.screenshot(path=str(screenshots / f"retailer-order-{name}.png"), full_page=True)
     # and the other retailer pages fit the screen
     for link, shot in (("Tilaukset", "orders"), ("Kauppayhteydet", "connections"),
                        ("Katalogit", "catalogs")):
         retailer.get_by_role("link", name=link, exact=True).click()
         expect(retailer.get_by_role("heading", level=1)).to_have_text(link)
-        _no_sideways_scroll(retailer, shot)
+        no_sideways_scroll(retailer, shot)
         retailer.screenshot(path=str(screenshots / f"retailer-{shot}-{name}.png"),
                             full_page=True)
     # and the shop connection's settings show the example price of the pricing rule
@@ -114,7 +110,7 @@ def test_retailer_requests_activation_supplier_accepts_retailer_sees_prices(
     retailer.get_by_label(catalog.name).check()
     retailer.get_by_role("button", name="Tallenna asetukset").click()
     expect(retailer.get_by_role("status").first).to_contain_text("Asetukset tallennettiin")
-    _no_sideways_scroll(retailer)
+    no_sideways_scroll(retailer)
     retailer.screenshot(path=str(screenshots / f"retailer-connection-settings-{name}.png"),
                         full_page=True)
     retailer.context.close()

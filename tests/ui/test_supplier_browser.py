@@ -16,6 +16,7 @@ from tests.ui.test_browser import (  # noqa: F401  (fixtures)
     _log_in,
     browser,
     live_server,
+    no_sideways_scroll,
     screenshots,
 )
 
@@ -25,10 +26,6 @@ CSV = ("Tuotekoodi;Tuote;EAN;Hinta;Saldo;Väri\n"
        "MUKI-1;Kahvimuki;6417182000010;4,50;10;punainen\n"
        "MUKI-2;Teemuki;;5,00;3;sininen\n"
        "MUKI 3;Rikkinäinen;;1,00;1;\n").encode()
-
-
-def _no_sideways_scroll(page) -> None:  # noqa: ANN001
-    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
@@ -50,7 +47,7 @@ def test_supplier_imports_a_csv_with_a_mapping_and_sees_the_products(
     expect(page.get_by_label("Sarake Tuotekoodi tuodaan kenttään")).to_have_value("externalId")
     expect(page.get_by_label("Sarake Tuote tuodaan kenttään")).to_have_value("")
     page.get_by_label("Sarake Tuote tuodaan kenttään").select_option("name.fi")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / f"import-mapping-{name}.png"), full_page=True)
     page.get_by_role("button", name="Esikatsele muutokset").click()
     # Then the dry run shows two new products and one row in error, naming the row
@@ -58,7 +55,7 @@ def test_supplier_imports_a_csv_with_a_mapping_and_sees_the_products(
     expect(page.locator("[data-count=new]")).to_have_text("2")
     expect(page.locator("[data-count=error]")).to_have_text("1")
     expect(page.locator("#import-errors")).to_contain_text("MUKI 3")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / f"import-preview-{name}.png"), full_page=True)
     # When the import runs, the progress bar reaches 100 %
     page.get_by_role("button", name="Tuo nyt").click()
@@ -71,7 +68,7 @@ def test_supplier_imports_a_csv_with_a_mapping_and_sees_the_products(
     expect(table).to_contain_text("MUKI-1")
     expect(table).to_contain_text("Kahvimuki")
     expect(table).to_contain_text("Teemuki")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / f"products-{name}.png"), full_page=True)
     # and "/" jumps to the search, which finds by name
     page.locator("h1").click()
@@ -84,11 +81,11 @@ def test_supplier_imports_a_csv_with_a_mapping_and_sees_the_products(
     # and the product's page and its catalog's page fit the screen
     page.get_by_role("link", name="MUKI-2").click()
     expect(page.get_by_label("Nimi").first).to_have_value("Teemuki")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / f"product-{name}.png"), full_page=True)
     page.get_by_role("link", name="Katalogit", exact=True).click()
     page.locator("#catalogs-table a").first.click()
     expect(page.locator("#balances-table")).to_contain_text("MUKI-2")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / f"catalog-{name}.png"), full_page=True)
     page.context.close()

@@ -26,6 +26,7 @@ from tests.ui.test_browser import (  # noqa: F401  (fixtures)
     _log_in,
     browser,
     live_server,
+    no_sideways_scroll,
     screenshots,
 )
 from web.ui import supplier_shipments
@@ -359,9 +360,6 @@ def test_anonymous_visitors_are_sent_to_log_in(client, session, admin):
 
 # --- in a browser --------------------------------------------------------------------------
 
-def _no_sideways_scroll(page) -> None:  # noqa: ANN001
-    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
-
 
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
@@ -380,7 +378,7 @@ def test_supplier_works_a_shipment_to_delivered_and_downloads_its_label(
     # Given the supplier's queue, with both shipments waiting in Created
     page.get_by_role("link", name="Lähetykset", exact=True).click()
     expect(page.locator("[data-count=Created]")).to_have_text("2")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / f"shipments-queue-{name}.png"), full_page=True)
     # When it opens one, it becomes Viewed and shows the consignment
     page.get_by_role("link", name="WEB-1001").click()
@@ -388,7 +386,7 @@ def test_supplier_works_a_shipment_to_delivered_and_downloads_its_label(
     expect(page.locator("#shipment-status")).to_have_text("Katsottu")
     expect(page.get_by_text("Jätä oven taakse")).to_be_visible()
     expect(page.get_by_text("PUP-12")).to_be_visible()
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / f"shipment-detail-{name}.png"), full_page=True)
     # and it works it step by step
     for step, label in (("Keräilyssä", "Keräilyssä"), ("Pakataan", "Pakataan"),
@@ -400,7 +398,7 @@ def test_supplier_works_a_shipment_to_delivered_and_downloads_its_label(
     page.get_by_role("button", name="Vahvista toimitus").click()
     expect(page.locator("#shipment-status")).to_have_text("Toimitettu")
     expect(page.get_by_role("status")).to_have_text("Toimitus vahvistettiin.")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / f"shipment-delivered-{name}.png"), full_page=True)
     # Then the label of its parcel downloads as a PDF
     with page.expect_download() as download_info:

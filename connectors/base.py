@@ -197,12 +197,17 @@ class Connector(abc.ABC):
 
     A subclass declares ``platform`` (the value stored in ``ShopConnection.platform``) and
     ``batch_sizes`` (how many listing changes of each kind one call of ``publish_products``,
-    ``update_stock`` or ``end_sale`` takes), and implements the contract methods below.
+    ``update_stock`` or ``end_sale`` takes), optionally ``poll_interval_seconds``, and
+    implements the contract methods below. What calls them, and when, is
+    :mod:`connectors.sync`.
     """
 
     platform: ClassVar[str]
     title: ClassVar[str]
     batch_sizes: ClassVar[Mapping[str, int]]
+    # how often the reconciliation poll runs unless the connection sets ``poll_seconds``:
+    # a safety net where webhooks are reliable, the only order feed where there are none
+    poll_interval_seconds: ClassVar[int] = 300
 
     CONTRACT: ClassVar[tuple[str, ...]] = (
         "verify_webhook", "parse_webhook", "publish_products", "update_stock", "end_sale",

@@ -11,7 +11,13 @@ Kinds in use:
   diff engine compares against.
 - ``variant``: one shop variant; ``glue_id`` is the Glue product id. Orders are mapped back to
   Glue products through these rows only.
-- ``order`` / ``fulfilment``: a shop order imported, a fulfilment pushed (used by ``sync``).
+- ``order``: a shop order imported. Here the shop is the source, so ``glue_id`` is the shop
+  order id (unique per connection: a webhook and a poll racing on one order cannot both import
+  it) and ``shop_id`` the Glue order's external id.
+- ``fulfilment``: a delivered shipment (``glue_id`` = its shipment id) or a cancelled one
+  (``cancel:<shipment id>``) to report on the shop order; ``state`` is ``pending`` until the
+  shop confirmed it (``active``, ``shop_id`` = the shop's fulfilment id) or refused it
+  (``failed``, the error in ``extra``).
 """
 
 from __future__ import annotations
@@ -67,3 +73,36 @@ def products_for_variants(session: Session, connection_id: int,
         ExternalReference.connection_id == connection_id, ExternalReference.kind == "variant",
         ExternalReference.shop_id.in_(ids)))
     return {shop_id: int(glue_id) for shop_id, glue_id in rows}
+
+
+class ConnectionSync(Base):
+    """The sync engine's state for one shop connection (``connectors.sync``): leases that keep
+    one publish run and one order poll per connection at a time, the order poll's high-water
+    mark, and what the retailer's sync-health view shows."""
+
+    __tablename__ = "connection_sync"
+
+    connection_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("shop_connections.id", ondelete="CASCADE"), primary_key=True)
+    # publish/fulfilment run: one at a time per connection; ``requested`` asks the holder to
+    # run once more (changes arrived while it ran)
+    sync_leased_until: Mapped[datetime | None] = mapped_column(default=None)
+    sync_requested: Mapped[bool] = mapped_column(default=False)
+    # set by the first change event after a run; a run clears it (debounces bursts)
+    dirty_since: Mapped[datetime | None] = mapped_column(default=None)
+    # order poll: one at a time, next one due at ``next_poll_at``; orders updated since
+    # ``orders_since`` (minus an overlap) are fetched
+    poll_leased_until: Mapped[datetime | None] = mapped_column(default=None)
+    next_poll_at: Mapped[datetime | None] = mapped_column(default=None)
+    orders_since: Mapped[datetime | None] = mapped_column(default=None)
+    last_poll_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_sync_at: Mapped[datetime | None] = mapped_column(default=None)
+    listings: Mapped[int] = mapped_column(default=0)
+    orders_imported: Mapped[int] = mapped_column(default=0)
+    failures: Mapped[int] = mapped_column(default=0)  # consecutive failed runs
+    # listings the shop refused: listing key → {"hash", "kind", "error", "title"}; not sent
+    # again until the listing's hash changes or the retailer presses retry
+    refused: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, default=None)
+    last_error_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from core.errors import ValidationFailed
@@ -72,6 +72,18 @@ class RowIn(BaseModel):
     external_warehouse_id: str | None = Field(default=None, alias="externalWarehouseId")
     quantity: int | None = None
     price: Decimal | None = None
+    # Set by Glue's own importers (a shop connection knows the exact product it published);
+    # never read from a request body.
+    _product_id: int | None = PrivateAttr(default=None)
+
+    def pinned(self, product_id: int) -> RowIn:
+        """This row, bound to one Glue product: resolved by id, among the order's catalogs."""
+        self._product_id = product_id
+        return self
+
+    @property
+    def product_id(self) -> int | None:
+        return self._product_id
 
     @field_validator("external_id", "external_product_id", "product_ean_code",
                      "external_warehouse_id", mode="before")

@@ -283,7 +283,8 @@ def _resolve_row(session: Session, active: set[int], supplier_ids: list[int],
     if not catalog_ids:
         return None, {"field": "externalWarehouseId",
                       "message": "you have no active catalog to order from"}
-    candidates = _candidates(session, catalog_ids, supplier_ids, ext, ean)
+    candidates = _candidates(session, catalog_ids, supplier_ids, ext, ean,
+                             product_id=row.product_id)
     if not candidates:
         if ext and ean and _candidates(session, catalog_ids, supplier_ids, ext, None):
             return None, {"field": "productEANCode", "message":
@@ -305,12 +306,16 @@ def _resolve_row(session: Session, active: set[int], supplier_ids: list[int],
 
 
 def _candidates(session: Session, catalog_ids: set[int], supplier_ids: list[int],
-                ext: str | None, ean: str | None) -> list[_Resolved]:
-    """Balances of matching products in those catalogs, best catalog first."""
+                ext: str | None, ean: str | None, *,
+                product_id: int | None = None) -> list[_Resolved]:
+    """Balances of matching products in those catalogs, best catalog first (only the given
+    product's when the row is pinned to one)."""
     query = (sa.select(Balance, Product, Catalog)
              .join(Product, Product.id == Balance.product_id)
              .join(Catalog, Catalog.id == Balance.catalog_id)
              .where(Balance.catalog_id.in_(sorted(catalog_ids))))
+    if product_id is not None:
+        query = query.where(Product.id == product_id)
     if ext:
         # (supplier_id, external_id) is the unique index; naming the suppliers lets it serve
         query = query.where(Product.supplier_id.in_(supplier_ids), Product.external_id == ext)

@@ -57,11 +57,14 @@ def use_huey(huey: Huey) -> Huey:
     """Register the spine's jobs (and the connectors' periodic jobs) on ``huey`` and make it
     the one ``enqueue`` uses. Tests pass an immediate or a temporary SqliteHuey."""
     global _huey
+    load_connectors()
     _tasks.clear()
     _tasks[INBOX] = huey.task(name="glue.inbox")(_process_inbox)
     _tasks[INBOX_BATCH] = huey.task(name="glue.inbox_batch")(_process_inbox_batch)
     _tasks[DELIVERY] = huey.task(name="glue.delivery")(_deliver)
     _tasks[FAN_OUT] = huey.task(name="glue.fan_out")(_fan_out)
+    for name, fn in registry.tasks().items():
+        _tasks[name] = huey.task(name=f"glue.{name}")(_task_runner(fn))
     huey.periodic_task(crontab(minute="*"), name="glue.sweep")(_sweep)
     for job in registry.periodic_jobs():
         huey.periodic_task(job.due, name=f"glue.periodic.{job.name}")(_periodic_runner(job.run))
@@ -137,6 +140,14 @@ def _fan_out() -> None:
 
 def _sweep() -> None:
     sweep(get_spine())
+
+
+def _task_runner(fn: Any) -> Any:
+    def runner(ref_id: int) -> None:
+        fn(get_spine(), ref_id)
+
+    runner.__name__ = getattr(fn, "__name__", "task")
+    return runner
 
 
 def _periodic_runner(run: Any) -> Any:

@@ -14,7 +14,11 @@ Contract for both: the handler runs inside the transaction that marks the job do
 It must be idempotent on business keys anyway (WooCommerce and Magento send ``created`` and
 ``updated`` with identical bodies). Effects outside the database (HTTP calls to a shop) may
 repeat after a crash, so make them upserts. To fail, raise an error whose ``kind`` is
-``retriable``, ``fatal`` or ``configuration`` (see ``webhooks.errors``).
+``retriable``, ``fatal`` or ``configuration`` (see ``webhooks.errors``). To start more work
+(a sync job), call ``ctx.defer(job, ref_id)``: it is enqueued only after the commit.
+
+Connectors may also register **tasks** (``registry.task``): named jobs the worker runs with the
+spine and one id, enqueued through ``Spine.try_enqueue(name, ref_id, eta)``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +39,9 @@ log = logging.getLogger(__name__)
 PLATFORMS = ("shopify", "woocommerce", "magento")
 
 
+Deferred = list[tuple[str, int | None]]
+
+
 @dataclass(frozen=True)
 class InboxContext:
     session: Session
@@ -42,10 +49,16 @@ class InboxContext:
     delivery: InboxDelivery
     payload: Any  # the parsed JSON body
     now: datetime
+    deferred: Deferred = field(default_factory=list)
 
     @property
     def topic(self) -> str:
         return self.delivery.topic
+
+    def defer(self, job: str, ref_id: int | None = None) -> None:
+        """Enqueue ``job`` once the handler's transaction committed (never if it fails)."""
+        if (job, ref_id) not in self.deferred:
+            self.deferred.append((job, ref_id))
 
 
 @dataclass(frozen=True)
@@ -53,10 +66,17 @@ class EventContext:
     session: Session
     event: Event
     now: datetime
+    deferred: Deferred = field(default_factory=list)
+
+    def defer(self, job: str, ref_id: int | None = None) -> None:
+        """Enqueue ``job`` once the handler's transaction committed (never if it fails)."""
+        if (job, ref_id) not in self.deferred:
+            self.deferred.append((job, ref_id))
 
 
 InboxHandler = Callable[[InboxContext], None]
 EventHandler = Callable[[EventContext], None]
+Task = Callable[[Any, int], None]  # (spine, ref_id)
 
 
 @dataclass(frozen=True)
@@ -89,6 +109,7 @@ class Registry:
         self._inbox: dict[tuple[str, str], InboxHandler] = {}
         self._events: dict[str, EventHandlerEntry] = {}
         self._periodic: dict[str, PeriodicJob] = {}
+        self._tasks: dict[str, Task] = {}
 
     def inbox(self, platform: str, topic: str) -> Callable[[InboxHandler], InboxHandler]:
         """Decorator: handle ``topic`` deliveries from ``platform``; one handler per pair."""
@@ -124,6 +145,22 @@ class Registry:
 
         return register
 
+    def task(self, name: str) -> Callable[[Task], Task]:
+        """Decorator: a job the worker runs as ``fn(spine, ref_id)`` when ``name`` is enqueued
+        (a connector's sync run or order poll). The job must tolerate running twice."""
+
+        def register(fn: Task) -> Task:
+            existing = self._tasks.get(name)
+            if existing is not None and existing is not fn:
+                raise ValueError(f"a task {name!r} is already registered")
+            self._tasks[name] = fn
+            return fn
+
+        return register
+
+    def tasks(self) -> dict[str, Task]:
+        return dict(self._tasks)
+
     def periodic_jobs(self) -> list[PeriodicJob]:
         return list(self._periodic.values())
 
@@ -141,12 +178,15 @@ registry = Registry()
 
 
 def load_connectors() -> None:
-    """Import each connector's ``webhooks`` module so that its handlers register themselves."""
+    """Import the shared sync engine and each connector's ``webhooks`` and ``sync`` modules so
+    that their handlers, tasks and periodic jobs register themselves."""
+    importlib.import_module("connectors.sync")
     for platform in PLATFORMS:
-        name = f"connectors.{platform}.webhooks"
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # the module exists but an import inside it failed
-                raise
-            log.debug("no webhook handlers for %s yet", platform)
+        for module in ("webhooks", "sync"):
+            name = f"connectors.{platform}.{module}"
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:  # the module exists but an import inside it failed
+                    raise
+                log.debug("no %s module for %s", module, platform)

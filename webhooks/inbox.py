@@ -123,15 +123,17 @@ def process_delivery(spine: Spine, delivery_id: int) -> str | None:
             return None if row is None else row.status
         connection = session.get(ShopConnection, row.connection_id)
         handler = spine.registry.inbox_handler(row.platform, row.topic)
+        deferred: list[tuple[str, int | None]] = []
         try:
             payload = parse_payload(row.body)
             if handler is not None:
                 with session.begin_nested():
-                    handler(InboxContext(session, connection, row, payload, now))
+                    handler(InboxContext(session, connection, row, payload, now, deferred))
         except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
             error_kind, retry_after = classify(exc)
             retry_at = _record_failure(spine, session, row, connection, exc, error_kind,
                                        retry_after, now)
+            deferred.clear()
         else:
             row.attempts += 1
             row.status = DONE if handler is not None else SKIPPED
@@ -143,6 +145,8 @@ def process_delivery(spine: Spine, delivery_id: int) -> str | None:
                  duration_ms=(time.perf_counter() - started) * 1000)
     if retry_at is not None:
         spine.try_enqueue(INBOX, delivery_id, retry_at)
+    for job, ref_id in deferred:
+        spine.try_enqueue(job, ref_id)
     return status
 
 

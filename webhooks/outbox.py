@@ -130,6 +130,7 @@ def _due(row: EventDelivery | None, now: datetime) -> bool:
 def _run_handler(spine: Spine, delivery_id: int, name: str) -> str | None:
     started, now = time.perf_counter(), spine.clock()
     retry_at = error_kind = None
+    deferred: list[tuple[str, int | None]] = []
     with spine.database.transaction() as session:
         row = session.get(EventDelivery, delivery_id, with_for_update=True)
         if not _due(row, now):
@@ -139,8 +140,9 @@ def _run_handler(spine: Spine, delivery_id: int, name: str) -> str | None:
             if entry is not None:
                 event = session.get(Event, row.event_id)
                 with session.begin_nested():
-                    entry.handler(EventContext(session, event, now))
+                    entry.handler(EventContext(session, event, now, deferred))
         except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
+            deferred.clear()
             error_kind, retry_after = classify(exc)
             retry_at = deadletters.retry_or_bury(
                 spine, session, row, error_kind=error_kind, error=describe(exc),
@@ -156,6 +158,8 @@ def _run_handler(spine: Spine, delivery_id: int, name: str) -> str | None:
                  error_kind=error_kind, duration_ms=(time.perf_counter() - started) * 1000)
     if retry_at is not None:
         spine.try_enqueue(DELIVERY, delivery_id, retry_at)
+    for job, ref_id in deferred:
+        spine.try_enqueue(job, ref_id)
     return status
 
 

@@ -141,13 +141,13 @@ def test_glue_replay_replays_the_given_dead_letters(
     assert inbox_statuses(db) == ["pending"] and huey.pending_count() == 1
 
 
-def test_the_sweep_runs_every_minute(huey: SqliteHuey) -> None:
+def test_the_sweep_and_the_connectors_watchdog_run_every_minute(huey: SqliteHuey) -> None:
     start = utcnow().replace(tzinfo=None, second=0, microsecond=0)
 
-    due = [[t.name for t in huey.read_periodic(start + timedelta(minutes=m))]
+    due = [sorted(t.name for t in huey.read_periodic(start + timedelta(minutes=m)))
            for m in range(3)]
 
-    assert due == [["glue.sweep"]] * 3
+    assert due == [["glue.periodic.connectors.watchdog", "glue.sweep"]] * 3
 
 
 def test_enqueue_failure_in_the_kick_is_not_raised(db: Database, spine: Spine,

@@ -180,3 +180,19 @@ def test_deliveries_committed_together_are_one_queue_task_that_runs_them_all(
     assert huey.pending_count() == 1
     huey.execute(huey.dequeue())
     assert inbox_statuses(db) == ["done", "done", "done"]
+
+
+def test_connector_tasks_run_on_the_queue_now_or_at_their_eta(
+        huey: SqliteHuey, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connectors import sync
+
+    ran: list[int] = []
+    monkeypatch.setitem(worker._tasks, sync.SYNC,
+                        huey.task(name="glue.sync-probe")(lambda ref_id: ran.append(ref_id)))
+    worker.enqueue(sync.SYNC, 7)
+    worker.enqueue(sync.POLL, 8, eta=utcnow() + timedelta(minutes=5))
+    task = huey.dequeue()
+    huey.execute(task)
+    assert ran == [7]
+    poll = huey.dequeue()  # the poll waits for its time
+    assert poll.name == "glue.poll" and poll.args == (8,) and poll.eta is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,23 +61,46 @@ def db_revision(message: str) -> None:
 @click.option("--threads", default=8, show_default=True, type=int)
 @click.option("--worker/--no-worker", default=True, show_default=True,
               help="Run the job worker in this process (the one-machine default)")
-def serve(host: str, port: int, threads: int, worker: bool) -> None:
+@click.option("--sandboxes/--no-sandboxes", default=True, show_default=True,
+              help="Start the sandbox shops of the demo connections that `glue demo` made")
+def serve(host: str, port: int, threads: int, worker: bool, sandboxes: bool) -> None:
     """Serve the web app and, by default, the in-process worker."""
     import waitress
 
     from glue.worker import install_event_kick, start_in_process_worker
+    from sandbox import demo as demo_shops
     from web.app import create_app
 
+    demo_shops.ensure_shopify_secret()
     app = create_app()
+    # the demo shops first: the worker must not sync a connection still pointing at the
+    # previous run's (gone) sandbox
+    running = demo_shops.start_demo_shops(_database(), f"http://{host}:{port}") \
+        if sandboxes else None
     consumer = start_in_process_worker() if worker else None
+    # Huey's consumer takes over SIGTERM for its own run loop, which ``serve`` does not run:
+    # give it back to this process, so that ``kill`` stops the server and the worker with it
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     if consumer is None:
         install_event_kick()  # a separate `glue worker` delivers; wake it after each commit
+    if running is not None:
+        demo_shops.install(app, running)
+        running.kick()
+        for shop in running.shops.values():
+            click.echo(f"Demo {shop.platform} shop {shop.shop}: "
+                       f"http://{host}:{port}/demo-shops/{shop.key}", err=True)
     click.echo(f"Glue is serving on http://{host}:{port}", err=True)
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="Glue")
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)
+        if running is not None:
+            running.stop()
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _fail(message: str) -> None:

@@ -61,12 +61,16 @@ def seed(session: Session) -> dict[str, Any]:
     _access(session, putiikki, retkeily, accept=False)
     private = _private_catalog(session, putiikki, keittio)
     _orders(session, helmi, putiikki, retkeily, keittio, private)
+    from sandbox import demo as demo_shops
+
+    shops = demo_shops.seed(session)
     return {
         "url": get_settings().public_url,
         "password": PASSWORD,
         "logins": [{"email": o["email"], "organization": o["name"],
                     "role": "supplier" if o in SUPPLIERS else "retailer"}
                    for o in SUPPLIERS + RETAILERS],
+        "demo_shops": [f"{get_settings().public_url}/demo-shops/{key}" for key in shops],
     }
 
 

@@ -11,10 +11,12 @@ SKU of its simple product, with the entity id in ``extra``. Orders map back thro
 ``settings.platform`` (all optional): ``write_store`` (product writes, default ``all``),
 ``read_store`` (default store), ``stock_mode`` (``msi``, default, or ``legacy``),
 ``source_code`` (MSI source, ``default``), ``attribute_set_id`` (4), ``attribute_group_id``
-(7, where Glue's option attributes are added), ``website_ids`` ([1]) and ``bulk_threshold``
+(7, where Glue's option attributes are added), ``website_ids`` ([1]), ``bulk_threshold``
 (from this many simple products in one batch, their bodies go through the async bulk endpoint,
-20). Credentials: the integration's OAuth values (``install``) or ``bearer_token``, and
-``webhook_secret`` (the async-event verification token).
+20), ``bulk_poll_seconds`` (between bulk status reads, 2) and ``order_page_size`` (orders
+per poll page, 50; at most 300 where the merchant enabled input limits). Credentials: the
+integration's OAuth values (``install``) or ``bearer_token``, and ``webhook_secret`` (the
+async-event verification token).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from connectors.base import (
 )
 from connectors.errors import Fatal, NeedsConfiguration, Retriable
 from connectors.magento import translate, webhooks
-from connectors.magento.client import MagentoClient, NotFound
+from connectors.magento.client import MagentoClient, NotFound, search_params
 from connectors.publish import ChangeBatch, ListingChange, PushResult, ShopRef, push_each
 
 ORDER_PAGE_SIZE = 50  # orders are large documents (every row twice, with its parent)
@@ -46,6 +48,8 @@ class MagentoConnector(Connector):
     title: ClassVar[str] = "Magento 2"
     batch_sizes: ClassVar[Mapping[str, int]] = change_sizes(create=50, update=50, stock=200,
                                                             end=50)
+    # Open Source has no webhooks: the poll is how orders arrive (async events speed it up)
+    poll_interval_seconds: ClassVar[int] = 60
 
     def __init__(self, connection: ConnectionContext, *,
                  client: MagentoClient | None = None) -> None:
@@ -65,9 +69,11 @@ class MagentoConnector(Connector):
     def client(self) -> MagentoClient:
         if self._client is None:
             options = self.connection.settings.platform
-            self._client = MagentoClient(self.connection.shop, self.connection.credentials,
-                                         read_store=options.get("read_store"),
-                                         write_store=options.get("write_store", "all"))
+            self._client = MagentoClient(
+                self.connection.shop, self.connection.credentials,
+                read_store=options.get("read_store"),
+                write_store=options.get("write_store", "all"),
+                bulk_interval=float(options.get("bulk_poll_seconds", 2.0)))
         return self._client
 
     # --- webhooks ----------------------------------------------------------------------
@@ -352,14 +358,39 @@ class MagentoConnector(Connector):
         """``variant_products`` maps Magento SKUs (the variant references' shop ids)."""
         return translate.order_draft(payload, variant_products)
 
+    def order_identity(self, payload: Mapping[str, Any]) -> tuple[str, bool] | None:
+        """``entity_id`` (the draft's shop order id) and whether ``state`` is ``canceled``."""
+        if payload.get("entity_id") is None:
+            return None
+        return str(payload["entity_id"]), payload.get("state") == "canceled"
+
     def fetch_orders(self, updated_since: datetime) -> Iterator[Mapping[str, Any]]:
-        """Orders with ``updated_at`` at or after ``updated_since``, paged in ``entity_id``
-        order: a unique key that an order changing during the poll does not move, so no page
-        shifts. The caller should take the poll's start time (minus the overlap) as the next
-        mark, not the newest ``updated_at`` seen."""
+        """Orders with ``updated_at`` at or after ``updated_since``, in ``entity_id`` order.
+
+        Paged by key, not by page number: each page asks for ``entity_id`` above the last one
+        seen. An order deleted or archived during the poll would shift later rows one place
+        back, and a page number would then skip one; a key never does, and page 1 is never
+        past the end (where older releases answer the last page again). An order changing
+        during the poll keeps its ``entity_id``. The caller takes the poll's start time
+        (minus the overlap) as the next mark, not the newest ``updated_at`` seen.
+        ``settings.platform["order_page_size"]`` fits shops with input limits (default 50).
+        """
         since = updated_since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        return self.client.search("orders", [[("updated_at", since, "gteq")]],
-                                  sort="entity_id", page_size=ORDER_PAGE_SIZE)
+        size = int(self.connection.settings.platform.get("order_page_size", ORDER_PAGE_SIZE))
+        return self._orders_after(since, size)
+
+    def _orders_after(self, since: str, size: int) -> Iterator[Mapping[str, Any]]:
+        last = 0
+        while True:
+            answer = self.client.get("orders", search_params(
+                [[("updated_at", since, "gteq")], [("entity_id", last, "gt")]],
+                sort="entity_id", page_size=size))
+            items = [o for o in answer.get("items") or [] if int(o["entity_id"]) > last]
+            yield from items
+            # total_count counts what is left above ``last``: this page held all of it
+            if not items or int(answer.get("total_count") or 0) <= len(items):
+                return
+            last = int(items[-1]["entity_id"])
 
     def push_fulfilment(self, fulfilment: FulfilmentRequest) -> str:
         order_id = _path(fulfilment.shop_order_id)

@@ -161,9 +161,10 @@ class MagentoClient:
 
     def __init__(self, base_url: str, credentials: Mapping[str, str], *,
                  read_store: str | None = None, write_store: str = WRITE_STORE,
-                 timeout: float = DEFAULT_TIMEOUT,
+                 timeout: float = DEFAULT_TIMEOUT, bulk_interval: float = 2.0,
                  session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.bulk_interval = bulk_interval  # seconds between bulk status reads
         self.read_store, self.write_store = read_store, write_store
         self.timeout = timeout
         self._session = session or _session()
@@ -257,11 +258,14 @@ class MagentoClient:
                           messages={int(o["id"]): str(o.get("result_message") or "")
                                     for o in operations})
 
-    def wait_for_bulk(self, bulk_uuid: str, *, timeout: float = 300.0, interval: float = 2.0,
+    def wait_for_bulk(self, bulk_uuid: str, *, timeout: float = 300.0,
+                      interval: float | None = None,
                       sleep: Callable[[float], None] = time.sleep,
                       clock: Callable[[], float] = time.monotonic) -> BulkStatus:
         """Poll the bulk until no operation is open; :class:`Retriable` if it stays open
-        (the shop's ``async.operations.all`` consumer is not running)."""
+        (the shop's ``async.operations.all`` consumer is not running). ``interval`` defaults
+        to the client's ``bulk_interval``."""
+        interval = self.bulk_interval if interval is None else interval
         deadline = clock() + timeout
         while True:
             status = self.bulk_status(bulk_uuid)

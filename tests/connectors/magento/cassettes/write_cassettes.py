@@ -203,10 +203,18 @@ write("end_sale.yaml", [
 
 # the poll: three orders updated since the mark, two per page
 POLL = [[("updated_at", "2026-11-26 19:00:00", "gteq")]]
+# paged by key: each page asks for entity_id above the last one seen; total_count is what is
+# left above it
+
+
+def after(last):
+    return [*POLL, [("entity_id", str(last), "gt")]]
+
+
 write("orders_poll.yaml", [
-    (req("GET", uri("orders", search_params(POLL, sort="entity_id", page_size=2, page=n))),
-     resp(search_answer(items, 3, POLL, n, 2)))
-    for n, items in ((1, [first, second]), (2, [third]))])
+    (req("GET", uri("orders", search_params(after(last), sort="entity_id", page_size=2))),
+     resp(search_answer(items, total, after(last), 1, 2)))
+    for last, items, total in ((0, [first, second], 3), (2, [third], 1))])
 
 shipment = {"entity_id": 1, "order_id": 3, "increment_id": "000000001", "total_qty": 1,
             "items": [{"entity_id": 1, "order_item_id": 3, "parent_id": 1, "qty": 1,
@@ -230,5 +238,5 @@ write("order_comment.yaml", [(req("POST", uri("orders/3/comments")), resp("true"
 
 # an idle poll: nothing changed since the mark
 write("orders_idle.yaml", [
-    (req("GET", uri("orders", search_params(POLL, sort="entity_id", page_size=50))),
-     resp(search_answer([], 0, POLL, 1, 50)))])
+    (req("GET", uri("orders", search_params(after(0), sort="entity_id", page_size=50))),
+     resp(search_answer([], 0, after(0), 1, 50)))])

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import requests
+
 from connectors.base import (
     ConnectionContext,
     Connector,
@@ -50,6 +52,9 @@ class WooCommerceConnector(Connector):
     # variations call per variable listing, so those batches are kept smaller
     batch_sizes: ClassVar[Mapping[str, int]] = change_sizes(create=50, update=50, stock=100,
                                                             end=100)
+    # WooCommerce never retries a failed delivery and, on a quiet site, sends late: the
+    # reconciliation poll is the order feed of last resort (reference §2.3)
+    poll_interval_seconds: ClassVar[int] = 60
 
     def __init__(self, connection: ConnectionContext, *,
                  client: WooCommerceClient | None = None,
@@ -102,6 +107,33 @@ class WooCommerceConnector(Connector):
         """``active``, ``paused`` or ``disabled`` (WooCommerce disables a webhook after more
         than five consecutive failed deliveries and never retries them)."""
         return str(self.client.get(f"webhooks/{webhook_id}").get("status") or "")
+
+    def webhook(self, webhook_id: str) -> dict[str, Any] | None:
+        """The webhook as WooCommerce shows it, or None when it no longer exists."""
+        try:
+            return self.client.get(f"webhooks/{webhook_id}")
+        except Fatal as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def activate_webhook(self, webhook_id: str, delivery_url: str) -> dict[str, Any]:
+        """Re-enable a webhook WooCommerce disabled (or a merchant paused), pointing it at
+        ``delivery_url`` again; WooCommerce pings it once more when it was never answered 200."""
+        return self.client.put(f"webhooks/{webhook_id}", {"status": "active",
+                                                          "delivery_url": delivery_url})
+
+    def nudge_queue(self) -> bool:
+        """Ask the site to run its scheduled work now (``wp-cron.php``, as WordPress spawns it
+        itself): on a quiet site pending webhook deliveries otherwise wait for a visitor.
+        Best effort: whether it worked is returned, never raised."""
+        try:
+            answer = requests.get(f"{self.client.url}/wp-cron.php",
+                                  params={"doing_wp_cron": f"{self._clock().timestamp():.4f}"},
+                                  timeout=5)
+        except requests.RequestException:
+            return False
+        return answer.status_code < 400
 
     def delete_webhook(self, webhook_id: str) -> None:
         """Delete for good: webhooks have no trash (without ``force`` WooCommerce says 501)."""
@@ -348,16 +380,46 @@ class WooCommerceConnector(Connector):
 
     def push_fulfilment(self, fulfilment: FulfilmentRequest) -> str:
         """A note (for the customer when ``notify_customer``), then the tracking meta and,
-        when every row is delivered, ``completed``; returns the note id."""
+        when every row is delivered, ``completed``; returns the note id.
+
+        A repeat (the sync engine pushes again after a crash between the push and its record)
+        finds its own note among the order's notes and does not add, or e-mail, a second one;
+        the tracking meta is keyed per shipment and parcel, so writing it again changes
+        nothing."""
         endpoint = f"orders/{fulfilment.shop_order_id}"
         order = self.client.get(endpoint)
-        note = self.client.post(f"{endpoint}/notes", {
-            "note": translate.fulfilment_note(fulfilment, self.connection.settings.language),
-            "customer_note": bool(fulfilment.notify_customer)})
+        text = translate.fulfilment_note(fulfilment, self.connection.settings.language)
+        note = next((n for n in self.client.get(f"{endpoint}/notes")
+                     if isinstance(n, Mapping) and n.get("note") == text), None)
+        if note is None:
+            note = self.client.post(f"{endpoint}/notes", {
+                "note": text, "customer_note": bool(fulfilment.notify_customer)})
         complete = bool(self.connection.settings.platform.get("complete_orders", True))
+        settled = self._virtual_lines(order, fulfilment) if complete else []
         self.client.put(endpoint, translate.fulfilment_update(
-            order, fulfilment, now=self._clock(), complete=complete))
+            order, fulfilment, now=self._clock(), complete=complete, settled=settled))
         return str(note["id"])
+
+    def _virtual_lines(self, order: Mapping[str, Any],
+                       fulfilment: FulfilmentRequest) -> list[str]:
+        """The ids of the order's undelivered lines that need no delivery, asked only when
+        nothing else keeps the order open: every remaining line is a simple product and all
+        of them are virtual (a merchant's gift wrapping or service). One call at most."""
+        remaining = translate.undelivered_lines(order, translate.delivered_after(
+            order, fulfilment))
+        if not remaining or order.get("status") not in ("processing", "on-hold") or any(
+                translate.line_shop_id(line) != str(line.get("product_id") or "")
+                for line in remaining):
+            return []
+        ids = sorted({int(line["product_id"]) for line in remaining})
+        if len(ids) > 100:
+            return []
+        products = self.client.get("products", {"include": ",".join(map(str, ids)),
+                                                "per_page": 100})
+        virtual = {int(p["id"]) for p in products if isinstance(p, Mapping) and p.get("virtual")}
+        if virtual != set(ids):
+            return []
+        return [str(line.get("id")) for line in remaining]
 
     def report_cancellation(self, shop_order_id: str, message: str) -> None:
         """A private order note for the merchant; the order itself is left as it is."""

@@ -14,7 +14,9 @@ The flow (reference §2.1):
 ``user_id`` is ``<connection key>.<one-time token>``; only a digest of the token is stored, so
 the callback (which has no session: it comes from the shop's server) proves it was started by
 the retailer that owns the pending connection. The keys, and the per-connection webhook secret,
-are kept encrypted in ``ShopConnection.credentials``.
+are kept encrypted in ``ShopConnection.credentials``; storing them records
+``shop_connection.linked``, on which the sync engine publishes and
+:mod:`connectors.woocommerce.sync` creates the webhooks.
 
 Shops that cannot reach Glue's callback (WordPress refuses private addresses and odd ports)
 get their keys entered by hand (``/connect/woocommerce/manual``, :func:`link_manually`).
@@ -37,10 +39,12 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from connectors.base import ConnectionSettings
+from core import events
 from core.crypto import decrypt, encrypt, new_secret, token_digest
 from core.db import utcnow
 from core.errors import NotFound, ValidationFailed
 from core.models import Organization, ShopConnection
+from core.principal import SYSTEM
 
 PLATFORM = "woocommerce"
 APP_NAME = "Glue"
@@ -116,8 +120,8 @@ def start_install(session: Session, *, retailer_id: int, site_url: str) -> tuple
     return connection, f"{connection.key}.{token}"
 
 
-def _store_keys(connection: ShopConnection, *, consumer_key: str, consumer_secret: str,
-                key_id: Any = None) -> None:
+def _store_keys(session: Session, connection: ShopConnection, *, consumer_key: str,
+                consumer_secret: str, key_id: Any = None) -> None:
     old = json.loads(decrypt(connection.credentials)) if connection.credentials else {}
     credentials = {"consumer_key": consumer_key, "consumer_secret": consumer_secret,
                    # one random secret signs all of this connection's webhooks; kept over a
@@ -129,6 +133,9 @@ def _store_keys(connection: ShopConnection, *, consumer_key: str, consumer_secre
     if connection.status in ("installing", "uninstalled"):
         connection.status = "linked"
     connection.updated_at = utcnow()
+    # the sync engine publishes and the WooCommerce module creates the webhooks on this event
+    events.record(session, SYSTEM, "shop_connection.linked", "shop_connection", connection.key,
+                  [connection.retailer_id], platform=PLATFORM, shop=connection.shop)
 
 
 def complete_install(session: Session, payload: Mapping[str, Any]) -> ShopConnection | None:
@@ -151,8 +158,8 @@ def complete_install(session: Session, payload: Mapping[str, Any]) -> ShopConnec
     expected = ConnectionSettings.from_json(connection.settings).platform.get(TOKEN_FIELD)
     if not expected or not hmac.compare_digest(str(expected), token_digest(token)):
         return None
-    _store_keys(connection, consumer_key=consumer_key, consumer_secret=consumer_secret,
-                key_id=payload.get("key_id"))
+    _store_keys(session, connection, consumer_key=consumer_key,
+                consumer_secret=consumer_secret, key_id=payload.get("key_id"))
     _set_platform(connection, **{TOKEN_FIELD: None})
     session.flush()
     return connection
@@ -173,7 +180,8 @@ def link_manually(session: Session, *, retailer_id: int, site_url: str, consumer
     if errors:
         raise ValidationFailed("the keys are not WooCommerce keys", errors)
     connection = _connection_for(session, retailer_id, site)
-    _store_keys(connection, consumer_key=consumer_key.strip(),
+    session.flush()  # a new connection needs its row before the event names it
+    _store_keys(session, connection, consumer_key=consumer_key.strip(),
                 consumer_secret=consumer_secret.strip())
     _set_platform(connection, **{TOKEN_FIELD: None})
     session.flush()

@@ -420,31 +420,50 @@ def fulfilled_lines(order: Mapping[str, Any]) -> dict[str, dict[str, int]]:
             for k, v in value.items() if isinstance(v, Mapping)}
 
 
-def completes_order(order: Mapping[str, Any], delivered: Mapping[str, Mapping[str, int]]) -> bool:
-    """Whether every line of the order is delivered by Glue shipments: the order then has no
-    unfulfilled row left and may be ``completed``. An order with a merchant row is never
-    completed by Glue (the merchant ships that row and completes the order)."""
+def undelivered_lines(order: Mapping[str, Any],
+                      delivered: Mapping[str, Mapping[str, int]]) -> list[Mapping[str, Any]]:
+    """The order's lines that Glue shipments have not delivered in full: Glue rows still on
+    their way and the merchant's own rows."""
     totals: dict[str, int] = {}
     for lines in delivered.values():
         for line, quantity in lines.items():
             totals[line] = totals.get(line, 0) + quantity
+    return [item for item in order.get("line_items") or []
+            if totals.get(str(item.get("id")), 0) < int(item.get("quantity") or 0)]
+
+
+def completes_order(order: Mapping[str, Any], delivered: Mapping[str, Mapping[str, int]],
+                    settled: Iterable[str] = ()) -> bool:
+    """Whether the order has no unfulfilled row left once these Glue shipments are delivered,
+    so it may be ``completed``: every line is delivered by Glue, or is one of ``settled``
+    (line ids needing no delivery: the merchant's virtual products). An order with a
+    merchant row to ship is never completed by Glue (the merchant ships it and completes)."""
+    done = {str(line) for line in settled}
     items = order.get("line_items") or []
-    return bool(items) and all(
-        totals.get(str(item.get("id")), 0) >= int(item.get("quantity") or 0) for item in items)
+    return bool(items) and all(str(item.get("id")) in done
+                               for item in undelivered_lines(order, delivered))
+
+
+def delivered_after(order: Mapping[str, Any],
+                    fulfilment: FulfilmentRequest) -> dict[str, dict[str, int]]:
+    """Glue's delivered lines of the order once ``fulfilment`` is recorded too."""
+    delivered = fulfilled_lines(order)
+    delivered[fulfilment.shipment_id] = {str(k): int(v) for k, v in fulfilment.lines.items()}
+    return delivered
 
 
 def fulfilment_update(order: Mapping[str, Any], fulfilment: FulfilmentRequest, *,
-                      now: datetime, complete: bool = True) -> dict[str, Any]:
+                      now: datetime, complete: bool = True,
+                      settled: Iterable[str] = ()) -> dict[str, Any]:
     """The ``PUT orders/<id>`` body after a delivered shipment: tracking meta, Glue's
     delivered-lines record, and ``status: completed`` when ``complete`` is allowed and
     :func:`completes_order` holds (never for an order already closed)."""
-    delivered = fulfilled_lines(order)
-    delivered[fulfilment.shipment_id] = {str(k): int(v) for k, v in fulfilment.lines.items()}
+    delivered = delivered_after(order, fulfilment)
     body: dict[str, Any] = {"meta_data": [
         {"key": TRACKING_META, "value": tracking_items(order, fulfilment, now=now)},
         {"key": FULFILLED_META, "value": json.dumps(delivered, sort_keys=True)}]}
     if complete and order.get("status") in ("processing", "on-hold") \
-            and completes_order(order, delivered):
+            and completes_order(order, delivered, settled):
         body["status"] = "completed"
     return body
 

@@ -246,9 +246,13 @@ def test_push_fulfilment_adds_the_note_and_the_tracking_meta(own_calls: vcr.VCR)
     with own_calls.use_cassette("push_fulfilment.yaml") as cassette:
         note_id = connector(spy).push_fulfilment(request)
     assert cassette.all_played and note_id == "12"
-    note = spy.sent[1][2]
+    assert [(m, e) for m, e, _ in spy.sent] == [
+        ("GET", "orders/29"), ("GET", "orders/29/notes"), ("POST", "orders/29/notes"),
+        ("GET", "products"), ("PUT", "orders/29")]
+    note = spy.sent[2][2]
     assert note["customer_note"] is True and note["note"].startswith("Tilauksesi on lähetetty.")
-    update = spy.sent[2][2]
+    assert spy.sent[3][2] == {"include": "27", "per_page": 100}
+    update = spy.sent[4][2]
     tracking = update["meta_data"][0]
     assert tracking["key"] == "_wc_shipment_tracking_items"
     assert tracking["value"][0]["tracking_number"] == "JJFI64123450012345678"

@@ -261,3 +261,13 @@ def test_the_order_completes_only_when_every_row_is_delivered_by_glue() -> None:
     assert translate.fulfilment_update(updated, second, now=SHIPPED)["status"] == "completed"
     assert "status" not in translate.fulfilment_update(updated, second, now=SHIPPED,
                                                        complete=False)
+
+
+def test_a_merchant_row_needing_no_delivery_does_not_keep_the_order_open() -> None:
+    order = cassette_answer("woo_order_create_checkout.yaml", 1)
+    delivered = translate.delivered_after(order, POSTI)
+    assert [line["id"] for line in translate.undelivered_lines(order, delivered)] == [4]
+    # the gift wrap (line 4) is virtual: settled, so the order completes
+    body = translate.fulfilment_update(order, POSTI, now=SHIPPED, settled=["4"])
+    assert body["status"] == "completed"
+    assert not translate.completes_order(order, delivered, settled=["3"])

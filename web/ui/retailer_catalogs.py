@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -31,15 +30,14 @@ from core.catalogs import (
     create_private_catalog,
     deactivate_catalog,
     get_catalog,
-    list_access,
     list_catalogs,
-    public_catalog_of,
     reactivate_catalog,
     request_access,
     take_into_use,
 )
+from core.directory import access_by_catalog, catalog_state, get_supplier, list_suppliers
 from core.errors import GlueError, NotFound, ValidationFailed
-from core.models import Catalog, CatalogAccess, Organization
+from core.models import CatalogAccess
 from core.products import catalog_inventory, catalog_inventory_key
 from web.ui import bp
 from web.ui.context import current, requires, transaction
@@ -49,29 +47,9 @@ from web.ui.supplier_products import display_name
 PAGE_SIZE = 50
 
 
-
 def _access_by_catalog(s: Session) -> dict[int, CatalogAccess]:
     """The retailer's activation requests, by catalog id."""
-    return {a.catalog_id: a for a in list_access(s, current().principal, "RETAILER")}
-
-
-def _supplier(s: Session, business_id: str) -> Organization:
-    org = s.scalar(sa.select(Organization).where(Organization.business_id == business_id,
-                                                 Organization.is_supplier.is_(True)))
-    if org is None:
-        abort(404)
-    return org
-
-
-def catalog_state(catalog: Catalog, access: CatalogAccess | None, active: set[int]) -> str:
-    """One word for what the retailer may do with a catalog: ``active`` (prices, stock and
-    ordering), a private catalog's own state, or for a public one the request's state
-    (``none`` when never asked)."""
-    if catalog.id in active:
-        return "active"
-    if not catalog.is_public:
-        return catalog.state
-    return access.state if access is not None else "none"
+    return access_by_catalog(s, current().principal)
 
 
 # --- the supplier directory ----------------------------------------------------------------
@@ -79,50 +57,23 @@ def catalog_state(catalog: Catalog, access: CatalogAccess | None, active: set[in
 @bp.get("/retailer/suppliers")
 @requires("retailer")
 def retailer_suppliers() -> Any:
-    ui = current()
     with transaction() as s:
-        suppliers = s.scalars(sa.select(Organization)
-                              .where(Organization.is_supplier.is_(True),
-                                     Organization.id != ui.organization_id)
-                              .order_by(Organization.name, Organization.id)).all()
-        publics = {c.supplier_id: c for c in s.scalars(
-            sa.select(Catalog).where(Catalog.is_public.is_(True),
-                                     Catalog.supplier_id.in_([o.id for o in suppliers])))}
-        access = _access_by_catalog(s)
-        active = active_catalog_ids(s, ui.organization_id)
-        listed = []
-        for org in suppliers:
-            catalog = publics.get(org.id)
-            listed.append({
-                "name": org.name, "business_id": org.business_id,
-                "description": org.description, "ships_to": list(org.ships_to or []),
-                "state": catalog_state(catalog, access.get(catalog.id), active)
-                if catalog else "none"})
+        listed = list_suppliers(s, current().principal)
     return render_template("ui/retailer/suppliers.html", suppliers=listed)
 
 
 @bp.get("/retailer/suppliers/<business_id>")
 @requires("retailer")
 def retailer_supplier(business_id: str) -> Any:
-    ui = current()
     with transaction() as s:
-        org = _supplier(s, business_id)
-        if org.id == ui.organization_id:
+        try:
+            entry = get_supplier(s, current().principal, business_id)
+        except NotFound:
             abort(404)
-        catalog = public_catalog_of(s, org.id)
-        access = _access_by_catalog(s).get(catalog.id) if catalog else None
-        active = active_catalog_ids(s, ui.organization_id)
-        supplier = {"name": org.name, "business_id": org.business_id,
-                    "description": org.description, "website": org.website,
-                    "ships_to": list(org.ships_to or [])}
-        request_info = {"state": access.state, "request_message": access.request_message,
-                        "response_message": access.response_message,
-                        "requested_at": access.requested_at,
-                        "decided_at": access.decided_at} if access else None
-        public = {"external_id": catalog.external_id, "name": catalog.name,
-                  "state": catalog_state(catalog, access, active)} if catalog else None
-    return render_template("ui/retailer/supplier.html", supplier=supplier, catalog=public,
-                           access=request_info)
+    public = {"external_id": entry.catalog_external_id, "name": entry.catalog_name,
+              "state": entry.state} if entry.catalog_external_id else None
+    return render_template("ui/retailer/supplier.html", supplier=entry, catalog=public,
+                           access=entry.access)
 
 
 @bp.post("/retailer/suppliers/<business_id>/request")
@@ -131,11 +82,10 @@ def retailer_request_access(business_id: str) -> Any:
     message = (request.form.get("message") or "").strip()[:2000]
     try:
         with transaction() as s:
-            org = _supplier(s, business_id)
-            catalog = public_catalog_of(s, org.id)
-            if catalog is None:
+            entry = get_supplier(s, current().principal, business_id)
+            if entry.catalog_external_id is None:
                 abort(404)
-            request_access(s, current().principal, catalog.external_id, message)
+            request_access(s, current().principal, entry.catalog_external_id, message)
         flash(_("The activation request was sent to the supplier."), "success")
     except GlueError as exc:
         refused(exc)

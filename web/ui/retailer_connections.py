@@ -5,6 +5,9 @@
   signed ``/connect/shopify/install``), WooCommerce (``/connect/woocommerce/install``, or keys by
   hand at ``/connect/woocommerce/manual``) and Magento (the integration's callback URL
   ``/connect/magento/callback`` and identity link URL ``/connect/magento/link``).
+  Each connection shows its sync health (``connectors.sync.health``): the last sync and order
+  poll, products in the shop, orders imported, deliveries waiting, and every failure, with a
+  retry button for admins (``/retailer/connections/<key>/retry``).
 - ``/retailer/connections/<key>/settings``: the connection's ``connectors.base.
   ConnectionSettings``: catalogs to publish (only those with active access), auto-publish,
   pricing rule with an example price computed by ``connectors.pricing``, stock buffer,
@@ -21,20 +24,22 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from connectors import sync
 from connectors.base import ConnectionSettings
 from connectors.pricing import ENDINGS, PricingRule, retail_price
-from core import events
-from core.access import active_catalog_ids
+from core.connections import get_connection, list_connections, publishable_catalogs, save_settings
 from core.db import utcnow
-from core.models import Catalog, ShopConnection
+from core.errors import Forbidden, NotFound, ValidationFailed
+from core.models import ShopConnection
 from web.ui import bp
 from web.ui.context import current, requires, transaction
+from web.ui.forms import field_errors, say
+from webhooks.receiver import current_spine
 
 PLATFORMS = ("shopify", "woocommerce", "magento")
 EXAMPLE_WHOLESALE = Decimal("10.00")
@@ -42,11 +47,10 @@ EXAMPLE_RECOMMENDED = Decimal("24.90")
 
 
 def _connection(s: Session, key: str) -> ShopConnection:
-    found = s.scalar(sa.select(ShopConnection).where(
-        ShopConnection.key == key, ShopConnection.retailer_id == current().organization_id))
-    if found is None:
+    try:
+        return get_connection(s, current().principal, key)
+    except NotFound:
         abort(404)
-    return found
 
 
 def _public(path: str) -> str:
@@ -60,16 +64,34 @@ def retailer_connections() -> Any:
     with transaction() as s:
         rows = [{"key": c.key, "platform": c.platform, "shop": c.shop, "status": c.status,
                  "catalogs": ConnectionSettings.from_json(c.settings).catalogs
-                 if isinstance(c.settings, dict) else [], "updated_at": c.updated_at}
-                for c in s.scalars(sa.select(ShopConnection)
-                                   .where(ShopConnection.retailer_id == ui.organization_id)
-                                   .order_by(ShopConnection.platform, ShopConnection.shop,
-                                             ShopConnection.id))]
+                 if isinstance(c.settings, dict) else [], "updated_at": c.updated_at,
+                 "health": sync.health(s, c)}
+                for c in list_connections(s, ui.principal)]
     return render_template(
         "ui/retailer/connections.html", connections=rows, can_manage=ui.can("admin"),
         shopify_app_url=_public("/connect/shopify/install"),
         magento_callback=_public("/connect/magento/callback"),
         magento_link=_public("/connect/magento/link"))
+
+
+@bp.post("/retailer/connections/<key>/retry")
+@requires("retailer")
+def retailer_connection_retry(key: str) -> Any:
+    """The retry button of the sync health: the engine plans the refused products again, queues
+    the failed deliveries again and imports the refused orders again from their stored
+    payload (``connectors.sync.retry_failures``); a sync run is then put on the worker's queue
+    (should the queue be down, the engine's watchdog starts it within a minute)."""
+    _admin()
+    with transaction() as s:
+        connection = _connection(s, key)
+        connection_id = connection.id
+        counts = sync.retry_failures(s, connection, now=utcnow())
+    if counts["sync"]:
+        current_spine().try_enqueue(sync.SYNC, connection_id)
+    flash(_("Tried again: %(products)s products, %(orders)s orders and %(deliveries)s "
+            "deliveries.", products=counts["listings"], orders=counts["orders"],
+            deliveries=counts["fulfilments"]), "success")
+    return redirect(url_for("ui.retailer_connections") + f"#health-{key}")
 
 
 def example_price(rule: PricingRule) -> dict[str, Decimal | None]:
@@ -146,11 +168,8 @@ def settings_from_form(form: Any, stored: ConnectionSettings,
 
 def _page(s: Session, connection: ShopConnection, settings: ConnectionSettings,
           errors: dict[str, str], status: int = 200, preview: PricingRule | None = None) -> Any:
-    ui = current()
-    active = active_catalog_ids(s, ui.organization_id)
     catalogs = [{"external_id": c.external_id, "name": c.name, "supplier": c.supplier.name}
-                for c in s.scalars(sa.select(Catalog).where(Catalog.id.in_(active or {-1}))
-                                   .order_by(Catalog.name, Catalog.id))]
+                for c in publishable_catalogs(s, current().principal)]
     rule = preview or settings.pricing
     return render_template(
         "ui/retailer/connection_settings.html",
@@ -178,28 +197,29 @@ def retailer_connection_settings(key: str) -> Any:
 @bp.post("/retailer/connections/<key>/settings")
 @requires("retailer")
 def retailer_connection_save(key: str) -> Any:
-    """Store the settings (the ``preview`` button only recomputes the example price). A
-    ``linked`` connection becomes ``active`` once its settings are saved, as in the
-    Shopify connector's own settings page."""
+    """Store the settings through ``core.connections.save_settings`` (the ``preview`` button
+    only recomputes the example price); this view only reads the form and shows the page."""
     _admin()
     ui = current()
-    with transaction() as s:
-        connection = _connection(s, key)
-        stored = ConnectionSettings.from_json(connection.settings)
-        allowed = {c.external_id for c in s.scalars(sa.select(Catalog).where(
-            Catalog.id.in_(active_catalog_ids(s, ui.organization_id) or {-1})))}
-        chosen, errors = settings_from_form(request.form, stored, allowed)
-        if chosen is None:
-            return _page(s, connection, stored, errors, 400)
-        if request.form.get("action") == "preview":
-            return _page(s, connection, chosen, {}, preview=chosen.pricing)
-        connection.settings = {**chosen.to_json(),
-                               "platform": dict((connection.settings or {}).get("platform")
-                                                or {})}
-        if connection.status == "linked":
-            connection.status = "active"
-        connection.updated_at = utcnow()
-        events.record(s, ui.principal, "shop_connection.settings_changed", "shop_connection",
-                      connection.key, [ui.organization_id])
+    try:
+        with transaction() as s:
+            connection = _connection(s, key)
+            stored = ConnectionSettings.from_json(connection.settings)
+            allowed = {c.external_id for c in publishable_catalogs(s, ui.principal)}
+            chosen, errors = settings_from_form(request.form, stored, allowed)
+            if chosen is None:
+                return _page(s, connection, stored, errors, 400)
+            if request.form.get("action") == "preview":
+                return _page(s, connection, chosen, {}, preview=chosen.pricing)
+            save_settings(s, ui.principal, key, chosen.to_json())
+    except Forbidden:
+        abort(403)
+    except ValidationFailed as exc:  # access to a catalog ended while the form was open
+        with transaction() as s:
+            connection = _connection(s, key)
+            return _page(s, connection, ConnectionSettings.from_json(connection.settings),
+                         {k: _("Choose only catalogs that you have access to.")
+                          if k == "catalogs" else say(v)
+                          for k, v in field_errors(exc).items()}, 400)
     flash(_("The settings were saved."), "success")
     return redirect(url_for("ui.retailer_connection_settings", key=key))

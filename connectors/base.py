@@ -290,6 +290,18 @@ class Connector(abc.ABC):
         custom items or the merchant's own products. None when no line is a Glue product.
         """
 
+    def order_identity(self, payload: Mapping[str, Any]) -> tuple[str, bool] | None:
+        """The shop order id, exactly as ``order_draft`` would give it, and whether the order
+        is cancelled, read straight from the payload; None when that is not cheap to tell.
+
+        When: by the reconciliation poll, before ``order_draft``, so that the orders its
+        overlap reads again are skipped without translating them. Optional: the default
+        None means every payload is translated.
+        Assumes: ``payload`` is one that ``fetch_orders`` yielded.
+        Never: call the shop or the database.
+        """
+        return None
+
     @abc.abstractmethod
     def fetch_orders(self, updated_since: datetime) -> Iterator[Mapping[str, Any]]:
         """Shop orders updated at or after ``updated_since``, oldest first, as raw payloads

@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import (
@@ -231,15 +232,24 @@ def import_from_webhook(ctx: InboxContext, payload: Mapping[str, Any]) -> Import
     if ctx.connection.status not in LIVE or ctx.connection.retailer_id is None:
         return Imported("ignored")
     connector = connector_for(ctx.connection)
-    try:
-        with ctx.session.begin_nested():
-            return import_order(ctx.session, ctx.connection, payload, now=ctx.now,
-                                connector=connector)
-    except OrderRefused as refused:
-        record_refused_order(ctx.session, ctx.connection.id, refused, payload, ctx.now)
-        log.warning("shop order refused connection=%s shop_order=%s", ctx.connection.key,
-                    refused.shop_order_id)
-        return Imported("refused")
+    for attempt in (1, 2):
+        try:
+            with ctx.session.begin_nested():
+                return import_order(ctx.session, ctx.connection, payload, now=ctx.now,
+                                    connector=connector)
+        except OrderRefused as refused:
+            record_refused_order(ctx.session, ctx.connection.id, refused, payload, ctx.now)
+            log.warning("shop order refused connection=%s shop_order=%s", ctx.connection.key,
+                        refused.shop_order_id)
+            return Imported("refused")
+        except IntegrityError:
+            # Platforms send an order's deliveries in pairs (created and updated, created and
+            # paid): two workers import one order at once and the second to commit hits the
+            # order reference's unique key. Its savepoint is gone; the second attempt finds
+            # the first one's order and answers "duplicate".
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def record_refused_order(session: Session, connection_id: int, refused: OrderRefused,
@@ -656,6 +666,15 @@ def run_poll(spine: Any, connection_id: int) -> dict[str, int]:
 
 def _import_polled(spine: Any, connection_id: int, connector: Connector,
                    payload: Mapping[str, Any]) -> Imported:
+    identity = connector.order_identity(payload)
+    if identity is not None and not identity[1]:
+        # the overlap reads recent orders again: an imported one needs no write transaction
+        with spine.database.sessions() as session:
+            known = session.scalar(sa.select(ExternalReference.state).where(
+                ExternalReference.connection_id == connection_id,
+                ExternalReference.kind == "order", ExternalReference.glue_id == identity[0]))
+        if known == "active":
+            return Imported("duplicate")
     try:
         with spine.database.transaction() as session:
             connection = session.get(ShopConnection, connection_id)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +77,10 @@ def serve(host: str, port: int, threads: int, worker: bool, sandboxes: bool) -> 
     app = create_app()
     # the demo shops first: the worker must not sync a connection still pointing at the
     # previous run's (gone) sandbox
-    running = demo_shops.start_demo_shops(_database(), f"http://{host}:{port}") \
-        if sandboxes else None
+    url = f"http://{host}:{port}"
+    if sandboxes:  # the demo shops' webhooks come to the address this server listens on
+        os.environ.setdefault("GLUE_PUBLIC_URL", url)
+    running = demo_shops.start_demo_shops(_database(), url) if sandboxes else None
     consumer = start_in_process_worker() if worker else None
     # Huey's consumer takes over SIGTERM for its own run loop, which ``serve`` does not run:
     # give it back to this process, so that ``kill`` stops the server and the worker with it
@@ -85,7 +89,8 @@ def serve(host: str, port: int, threads: int, worker: bool, sandboxes: bool) -> 
         install_event_kick()  # a separate `glue worker` delivers; wake it after each commit
     if running is not None:
         demo_shops.install(app, running)
-        running.kick()
+        # after the server answers: WooCommerce pings Glue while its webhooks are created
+        threading.Timer(2.0, running.kick).start()
         for shop in running.shops.values():
             click.echo(f"Demo {shop.platform} shop {shop.shop}: "
                        f"http://{host}:{port}/demo-shops/{shop.key}", err=True)

@@ -120,7 +120,7 @@ def _products(session: Session, supplier: Organization, spec: dict[str, Any]) ->
                     "variantGroupId": group,
                     "measurements": {"weight": "0.8", "length": "0.4", "width": "0.3",
                                      "height": "0.1"},
-                    "images": [{"url": f"{base_url}/demo/images/{sku}.svg"}],
+                    "images": [{"url": f"{base_url}/demo/images/{sku}.png"}],
                     "descriptions": {
                         "fi": {"name": f"{fi} {model} {colour_fi.lower()} {size}",
                                "shortDescription": f"{fi}, malli {model}",

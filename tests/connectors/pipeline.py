@@ -57,10 +57,8 @@ class Pipeline:
                     outbox.deliver(self.spine, ref)
                 elif job == FAN_OUT:
                     outbox.fan_out(self.spine)
-                elif job == sync.SYNC:
-                    sync.run_sync(self.spine, ref)
-                elif job == sync.POLL:
-                    sync.run_poll(self.spine, ref)
+                elif job in registry.tasks():  # sync, poll and the connectors' own tasks
+                    registry.tasks()[job](self.spine, ref)
         # the receiver's group commit enqueues through enqueue_many, absent here: find the
         # inbox rows the way the sweep does
         with self.db.sessions() as session:

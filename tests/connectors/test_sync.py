@@ -95,8 +95,12 @@ class MemoryConnector(Connector):
             self.shop.products.pop(change.key, None)
         return [PushResult(change) for change in batch.changes]
 
+    def order_identity(self, payload: Mapping[str, Any]) -> tuple[str, bool] | None:
+        return payload["id"], payload.get("cancelled", False)
+
     def order_draft(self, payload: Mapping[str, Any],
                     variant_products: Mapping[str, int]) -> OrderDraft | None:
+        self.shop.calls.append("draft")
         lines = tuple(OrderDraftLine(shop_line_id=line["id"], product_id=variant_products[
             line["variant"]], sku=line["sku"], quantity=line["qty"], price=Decimal(line["price"]))
             for line in payload["lines"] if variant_products.get(line["variant"]))
@@ -384,8 +388,10 @@ def test_the_poll_imports_missed_orders_and_moves_its_mark_only_on_success(
         row = s.get(ConnectionSync, stage.connection_id)
         assert row.orders_since == mark and row.last_error.startswith("Retriable")
     stage.clock.advance(31)
+    stage.shop.calls.clear()
     assert sync.run_poll(stage.spine, stage.connection_id) == {
         "seen": 1, "imported": 0, "refused": 0}  # the overlap re-reads it: a duplicate
+    assert stage.shop.calls == ["orders"]  # known by its identity, never translated again
 
 
 def test_a_poll_not_due_yet_does_nothing(stage: Stage) -> None:

@@ -1,3 +1,5 @@
+import io
+
 import pytest
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
@@ -28,6 +30,18 @@ def test_demo_images_are_svg_and_stable_per_name(db):
     assert first.data == again.data
     assert first.data != other.data
     assert b"<script" not in client.get("/demo/images/%3Cscript%3E.svg").data
+
+
+def test_demo_images_are_png_pictures_that_shops_accept(db):
+    from PIL import Image
+
+    client = create_app(database=db).test_client()
+    first = client.get("/demo/images/JACKET-RED-M.png")
+    assert first.status_code == 200 and first.mimetype == "image/png"
+    assert first.data == client.get("/demo/images/JACKET-RED-M.png").data
+    assert first.data != client.get("/demo/images/MUG-BLUE.png").data
+    picture = Image.open(io.BytesIO(first.data))
+    assert picture.format == "PNG" and picture.size == (600, 600)
 
 
 # --- /readyz -------------------------------------------------------------------------------

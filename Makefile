@@ -34,6 +34,8 @@ bench: $(BIN)/glue
 	$(BIN)/python bench/products.py
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/woocommerce.py stock
+	$(BIN)/python bench/magento.py idle
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

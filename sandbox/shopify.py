@@ -15,6 +15,9 @@ Behaves as ``reference/platforms.md`` section 1 documents, per shop under
 - A storefront checkout ``POST …/checkout`` creates an order with fulfillment orders per
   location and sends the signed ``orders/create`` (and ``orders/paid``) webhooks to every
   subscription of the topic.
+- Bulk mutations: ``stagedUploadsCreate`` with an upload target on loopback,
+  ``bulkOperationRunMutation`` run in a thread, a JSONL result file, ``bulk_operations/finish``
+  (:mod:`sandbox.shopify_bulk`).
 - Faults (:class:`sandbox.common.Faults`): 429 / 5xx / timeouts on GraphQL calls, dropped and
   duplicated deliveries, from a seeded RNG.
 
@@ -43,6 +46,7 @@ from graphql import ExecutionResult, GraphQLError, execute_sync, parse, validate
 
 from sandbox import shopify_schema
 from sandbox.common import Deliverer, Faults, LoopbackServer, new_id
+from sandbox.shopify_bulk import Bulk
 
 API_VERSION = "2026-07"
 SCOPES = frozenset({
@@ -128,6 +132,7 @@ class ShopState:
     fulfillments: dict[int, dict[str, Any]] = field(default_factory=dict)
     subscriptions: dict[int, dict[str, Any]] = field(default_factory=dict)
     services: dict[int, dict[str, Any]] = field(default_factory=dict)
+    bulk_operations: dict[int, dict[str, Any]] = field(default_factory=dict)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, float | None] = field(default_factory=dict)  # token → expires (or None)
     refresh_tokens: dict[str, float] = field(default_factory=dict)
@@ -152,6 +157,8 @@ class ShopifySandbox:
     ``max_query_cost``: Shopify refuses a single query whose calculated cost is over 1000.
     ``require_expiring``: refuse the code grant without ``expiring=1``, as Shopify does for
     public apps created from April 2026 (how it refuses is not documented; here, a 400).
+    ``bulk_concurrency``: bulk mutations one shop runs at once (5 from API version 2026-01);
+    ``bulk_startup_seconds`` / ``bulk_line_seconds``: see :mod:`sandbox.shopify_bulk`.
     """
 
     def __init__(self, app: SandboxApp, *, faults: Faults | None = None,
@@ -159,7 +166,8 @@ class ShopifySandbox:
                  token_ttl: int = 3600, require_expiring: bool = True,
                  max_query_cost: int = shopify_schema.MAX_QUERY_COST,
                  clock: Callable[[], float] = time.time,
-                 api_version: str = API_VERSION) -> None:
+                 api_version: str = API_VERSION, bulk_concurrency: int = 5,
+                 bulk_startup_seconds: float = 0.0, bulk_line_seconds: float = 0.0) -> None:
         self.app = app
         self.faults = faults or Faults()
         self.bucket_size, self.restore_rate = bucket_size, restore_rate
@@ -167,6 +175,10 @@ class ShopifySandbox:
         self.max_query_cost = max_query_cost
         self.clock = clock
         self.api_version = api_version
+        self.bulk_concurrency = bulk_concurrency
+        self.bulk_startup_seconds, self.bulk_line_seconds = bulk_startup_seconds, \
+            bulk_line_seconds
+        self.bulk = Bulk(self)
         self.shops: dict[str, ShopState] = {}
         self.deliverer = Deliverer(self.faults)
         self.lock = threading.RLock()
@@ -211,6 +223,7 @@ class ShopifySandbox:
         return self
 
     def stop(self) -> None:
+        self.bulk.wait()
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -244,6 +257,8 @@ class ShopifySandbox:
         app.add_url_rule(f"{prefix}/admin/api/<version>/graphql.json", view_func=self._graphql,
                          methods=["POST"])
         app.add_url_rule(f"{prefix}/checkout", view_func=self._checkout, methods=["POST"])
+        app.add_url_rule("/staged-uploads", view_func=self.bulk.upload, methods=["POST"])
+        app.add_url_rule("/bulk-results/<name>", view_func=self.bulk.result_file)
         return app
 
     def _shop(self, shop: str) -> ShopState:

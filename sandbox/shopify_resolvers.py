@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import GraphQLError
 
 from sandbox.shopify import INVENTORY_REASONS, MAX_VARIANTS, TOPICS, gid, money, number_of
+from sandbox.shopify_bulk import render as render_bulk
 from sandbox.shopify_orders import graphql_order
 
 if TYPE_CHECKING:
@@ -89,21 +90,26 @@ class Root:
         return [self.state.fulfillment_orders[n] for n in order["fulfillment_order_ids"]
                 if self.state.fulfillment_orders[n]["location_id"] in own or merchant]
 
+    def _fulfillment_order(self, fo: Mapping[str, Any],
+                           lines: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        """One fulfillment order; ``lines`` are its order's rendered lines by GID."""
+        return {
+            "id": gid("FulfillmentOrder", fo["id"]), "status": fo["status"],
+            "assignedLocation": {"location": {
+                "id": gid("Location", fo["location_id"]),
+                "name": self.state.locations[fo["location_id"]]["name"]}},
+            "lineItems": connection([{
+                "id": gid("FulfillmentOrderLineItem", item["id"]),
+                "remainingQuantity": item["remaining"], "totalQuantity": item["total"],
+                "lineItem": lines[gid("LineItem", item["line_item_id"])]}
+                for item in fo["lines"]])}
+
     def _order(self, order: Mapping[str, Any]) -> dict[str, Any]:
         def fulfillment_orders(order: Mapping[str, Any],
                                lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             by_id = {line["id"]: line for line in lines}
-            return [{
-                "id": gid("FulfillmentOrder", fo["id"]), "status": fo["status"],
-                "assignedLocation": {"location": {
-                    "id": gid("Location", fo["location_id"]),
-                    "name": self.state.locations[fo["location_id"]]["name"]}},
-                "lineItems": connection([{
-                    "id": gid("FulfillmentOrderLineItem", item["id"]),
-                    "remainingQuantity": item["remaining"], "totalQuantity": item["total"],
-                    "lineItem": by_id[gid("LineItem", item["line_item_id"])]}
-                    for item in fo["lines"]])}
-                for fo in self._visible_fulfillment_orders(order)]
+            return [self._fulfillment_order(fo, by_id)
+                    for fo in self._visible_fulfillment_orders(order)]
 
         def fulfillments(order: Mapping[str, Any]) -> list[dict[str, Any]]:
             return [self._fulfillment(self.state.fulfillments[n])
@@ -153,6 +159,28 @@ class Root:
     def order(self, info: Any, id: str) -> dict[str, Any] | None:
         order = self.state.orders.get(number_of(id) or -1)
         return self._order(order) if order else None
+
+    def bulkOperation(self, info: Any, id: str) -> dict[str, Any] | None:  # noqa: N802
+        found = self.state.bulk_operations.get(number_of(id) or -1)
+        return render_bulk(found) if found else None
+
+    def currentBulkOperation(self, info: Any,  # noqa: N802
+                             type: str = "QUERY") -> dict[str, Any] | None:
+        """The app's most recent bulk operation of ``type`` (deprecated by Shopify in favour
+        of ``bulkOperation(id:)``, still served)."""
+        found = [op for op in self.state.bulk_operations.values() if op["type"] == type]
+        return render_bulk(max(found, key=lambda op: op["id"])) if found else None
+
+    def fulfillmentOrder(self, info: Any, id: str) -> dict[str, Any] | None:  # noqa: N802
+        """A fulfillment order the app may see (as in its order's list), else null."""
+        fo = self.state.fulfillment_orders.get(number_of(id) or -1)
+        if fo is None:
+            return None
+        order = self.state.orders[fo["order_id"]]
+        if fo not in self._visible_fulfillment_orders(order):
+            return None
+        rendered = self._order(order)["lineItems"](info, first=len(order["lines"]))
+        return self._fulfillment_order(fo, {line["id"]: line for line in rendered["nodes"]})
 
     # --- products ---------------------------------------------------------------------
 
@@ -391,6 +419,17 @@ class Root:
         state.fulfillments[record["id"]] = record
         state.orders[order_id]["fulfillment_ids"].append(record["id"])
         return {"fulfillment": self._fulfillment(record), "userErrors": []}
+
+    # --- bulk -------------------------------------------------------------------------
+
+    def stagedUploadsCreate(self, info: Any,  # noqa: N802
+                            input: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.sandbox.bulk.staged_uploads_create(self.state, input)
+
+    def bulkOperationRunMutation(self, info: Any, mutation: str,  # noqa: N802
+                                 stagedUploadPath: str,  # noqa: N803
+                                 clientIdentifier: str | None = None) -> dict[str, Any]:  # noqa: N803
+        return self.sandbox.bulk.run_mutation(self.state, mutation, stagedUploadPath)
 
     # --- app set-up -------------------------------------------------------------------
 

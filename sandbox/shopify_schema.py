@@ -110,6 +110,32 @@ type FulfillmentService implements Node {
 }
 type InventoryAdjustmentGroup implements Node { id: ID! }
 
+enum StagedUploadTargetGenerateUploadResource { BULK_MUTATION_VARIABLES FILE IMAGE VIDEO }
+enum StagedUploadHttpMethodType { POST PUT }
+input StagedUploadInput {
+  resource: StagedUploadTargetGenerateUploadResource! filename: String! mimeType: String!
+  httpMethod: StagedUploadHttpMethodType fileSize: String
+}
+type StagedUploadParameter { name: String! value: String! }
+type StagedMediaUploadTarget { url: URL resourceUrl: URL parameters: [StagedUploadParameter!]! }
+type StagedUploadsCreatePayload {
+  stagedTargets: [StagedMediaUploadTarget!] userErrors: [UserError!]!
+}
+enum BulkOperationStatus { CANCELED CANCELING COMPLETED CREATED EXPIRED FAILED RUNNING }
+enum BulkOperationType { MUTATION QUERY }
+enum BulkOperationErrorCode { ACCESS_DENIED INTERNAL_SERVER_ERROR TIMEOUT }
+enum BulkMutationErrorCode { INTERNAL_FILE_SERVER_ERROR INVALID_MUTATION
+                             INVALID_STAGED_UPLOAD_FILE NO_SUCH_FILE OPERATION_IN_PROGRESS }
+type BulkOperation implements Node {
+  id: ID! status: BulkOperationStatus! errorCode: BulkOperationErrorCode type: BulkOperationType!
+  createdAt: DateTime! completedAt: DateTime objectCount: String! rootObjectCount: String!
+  fileSize: String url: URL partialDataUrl: URL query: String!
+}
+type BulkMutationUserError { field: [String!] message: String! code: BulkMutationErrorCode }
+type BulkOperationRunMutationPayload {
+  bulkOperation: BulkOperation userErrors: [BulkMutationUserError!]!
+}
+
 type Query {
   shop: Shop!
   products(first: Int, after: String, query: String): ProductConnection!
@@ -117,6 +143,9 @@ type Query {
   orders(first: Int, after: String, query: String, sortKey: OrderSortKeys,
          reverse: Boolean): OrderConnection!
   order(id: ID!): Order
+  fulfillmentOrder(id: ID!): FulfillmentOrder
+  bulkOperation(id: ID!): BulkOperation
+  currentBulkOperation(type: BulkOperationType): BulkOperation
 }
 
 input ProductSetIdentifiers { id: ID handle: String }
@@ -194,6 +223,9 @@ type Mutation {
     WebhookSubscriptionCreatePayload
   fulfillmentServiceCreate(name: String!, callbackUrl: URL, inventoryManagement: Boolean,
                            trackingSupport: Boolean): FulfillmentServiceCreatePayload
+  stagedUploadsCreate(input: [StagedUploadInput!]!): StagedUploadsCreatePayload
+  bulkOperationRunMutation(mutation: String!, stagedUploadPath: String!,
+                           clientIdentifier: String): BulkOperationRunMutationPayload
 }
 """
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 import shopify
 from shopify.utils.shop_url import sanitize_shop_domain
 
@@ -171,11 +172,11 @@ class ShopifyClient:
             raise ShopifyUserErrors(root, user_errors)
         return payload
 
-    def nodes(self, query: str, variables: Mapping[str, Any], *,
-              path: Sequence[str]) -> Iterator[dict[str, Any]]:
-        """Every node of a paginated connection, page by page (``$after`` cursor); the query
-        must select ``nodes`` and ``pageInfo { hasNextPage endCursor }`` at ``path``."""
-        after: str | None = None
+    def nodes(self, query: str, variables: Mapping[str, Any], *, path: Sequence[str],
+              after: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every node of a paginated connection, page by page (``$after`` cursor, starting
+        after ``after``); the query must select ``nodes`` and
+        ``pageInfo { hasNextPage endCursor }`` at ``path``. Only one page is held at a time."""
         while True:
             data = self.execute(query, {**variables, "after": after})
             connection: Any = data
@@ -188,6 +189,53 @@ class ShopifyClient:
             if not page.get("hasNextPage"):
                 return
             after = page.get("endCursor")
+
+    def sleep(self, seconds: float) -> None:
+        """Wait with the injected sleep (tests move a fake clock instead)."""
+        self._sleep(seconds)
+
+    # --- files: staged uploads and bulk results ------------------------------------------
+
+    def upload_staged(self, target: Mapping[str, Any], filename: str, body: bytes) -> str:
+        """POST ``body`` to a ``stagedUploadsCreate`` target as the multipart form it asks
+        for (its parameters first, the file last); the ``key`` parameter, which is the
+        ``stagedUploadPath`` of a bulk mutation. The target URL is a storage bucket, not the
+        shop: no access token is sent."""
+        fields = [(p["name"], p["value"]) for p in target.get("parameters") or []]
+        self.calls += 1
+        try:
+            answer = requests.post(str(target["url"]), data=fields, timeout=self._timeout(),
+                                   files={"file": (filename, body, "text/jsonl")})
+        except requests.Timeout as exc:
+            raise Retriable("the staged upload did not answer in time") from exc
+        except requests.RequestException as exc:
+            raise Retriable(f"cannot reach the staged upload target: {exc}") from exc
+        if answer.status_code >= 400:
+            raise error_for_status(answer.status_code, message=f"the staged upload was "
+                                   f"refused: HTTP {answer.status_code} {answer.text[:200]}")
+        if not 200 <= answer.status_code < 300:
+            raise Fatal(f"the staged upload answered HTTP {answer.status_code}")
+        key = dict(fields).get("key")
+        if not key:
+            raise Fatal("the staged upload target has no key parameter")
+        return str(key)
+
+    def download(self, url: str) -> str:
+        """A bulk operation's result file (a signed URL: no access token is sent)."""
+        self.calls += 1
+        try:
+            answer = requests.get(url, timeout=self._timeout())
+        except requests.RequestException as exc:
+            raise Retriable(f"cannot fetch the bulk result file: {exc}") from exc
+        if answer.status_code >= 400:
+            raise error_for_status(answer.status_code,
+                                   message=f"bulk result file: HTTP {answer.status_code}")
+        if answer.status_code != 200:
+            raise Fatal(f"the bulk result file answered HTTP {answer.status_code}")
+        return answer.content.decode("utf-8")
+
+    def _timeout(self) -> float:
+        return float(self._transport.timeout)
 
     # --- transport ---------------------------------------------------------------------
 

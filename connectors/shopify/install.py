@@ -12,6 +12,12 @@
 3. ``/connect/shopify/<key>``: a logged-in admin of a retailer organization confirms the link
    (``installing → linked``), then chooses catalogs and settings (``linked → active``).
 
+Install from Glue (unsigned): ``/connect/shopify/start`` lets a logged-in retailer admin type
+the shop's ``*.myshopify.com`` address; Glue stores a state nonce bound to the admin's
+organization and sends the browser to Shopify's authorize page. When the callback comes back
+in that same login, the shop is linked at once; in any other browser it takes the link page
+of step 3 like an install from the Shopify admin.
+
 Access tokens live an hour; :func:`refresh_due_tokens` (a periodic job) refreshes them ahead
 of expiry. The refresh token rotates on every use, so the new pair replaces the old one in a
 single compare-and-set update. The compliance topics (``customers/data_request``,
@@ -24,11 +30,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -45,6 +49,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -52,11 +57,11 @@ from werkzeug.exceptions import HTTPException
 from connectors.base import ConnectionSettings
 from connectors.errors import ConnectorError, Fatal, Retriable, error_for_status
 from connectors.shopify.client import ShopifyClient, ShopifyUserErrors
+from connectors.shopify.config import AppConfig, app_config
 from core import events
 from core.crypto import decrypt, encrypt
 from core.models import Catalog, ShopConnection
 from core.principal import SYSTEM
-from core.settings import get_settings
 
 PLATFORM = "shopify"
 SCOPES = ("read_products", "write_products", "read_inventory", "write_inventory",
@@ -74,50 +79,6 @@ HTTP_TIMEOUT = 10.0
 MAX_PENDING_STATES = 5
 
 bp = Blueprint("shopify_install", __name__, url_prefix="/connect/shopify")
-
-
-# --- configuration -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class AppConfig:
-    """The Shopify app's credentials and where Glue and the shops are reached.
-
-    ``admin_url`` is a template for a shop's own base URL (``https://{shop}``); the sandbox
-    sets ``GLUE_SHOPIFY_ADMIN_URL=http://127.0.0.1:<port>/shops/{shop}``.
-    """
-
-    api_key: str
-    api_secret: str
-    public_url: str
-    admin_url: str = "https://{shop}"
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_key and self.api_secret)
-
-    @property
-    def redirect_uri(self) -> str:
-        return f"{self.public_url}/connect/shopify/callback"
-
-    @property
-    def webhook_uri(self) -> str:
-        return f"{self.public_url}/webhooks/shopify"
-
-    def shop_url(self, shop: str) -> str:
-        return self.admin_url.format(shop=shop).rstrip("/")
-
-    def __repr__(self) -> str:  # the secret stays out of logs
-        return f"AppConfig(api_key={self.api_key!r}, public_url={self.public_url!r})"
-
-
-def app_config() -> AppConfig:
-    """Read ``GLUE_SHOPIFY_API_KEY``, ``GLUE_SHOPIFY_API_SECRET``, ``GLUE_PUBLIC_URL`` (else
-    the settings' public URL) and ``GLUE_SHOPIFY_ADMIN_URL`` at call time."""
-    return AppConfig(api_key=os.environ.get("GLUE_SHOPIFY_API_KEY", ""),
-                     api_secret=os.environ.get("GLUE_SHOPIFY_API_SECRET", ""),
-                     public_url=(os.environ.get("GLUE_PUBLIC_URL")
-                                 or get_settings().public_url).rstrip("/"),
-                     admin_url=os.environ.get("GLUE_SHOPIFY_ADMIN_URL") or "https://{shop}")
 
 
 # --- signed query strings and shop domains -----------------------------------------------
@@ -373,7 +334,17 @@ def _with_platform(connection: ShopConnection, **changes: Any) -> None:
 def install() -> Response:
     """The app URL: start the authorization-code grant (or open an installed connection)."""
     config = app_config()
-    shop = _checked(config)
+    return _authorize(_checked(config), config)
+
+
+def _authorize(shop: str, config: AppConfig, *, retailer_id: int | None = None) -> Response:
+    """Store a fresh state nonce on ``shop``'s connection (created ``installing`` when there
+    is none) and send the browser to Shopify's authorize page.
+
+    ``retailer_id`` is set when a logged-in retailer admin started from Glue: the nonce then
+    remembers the organization, so that the callback can link the shop at once if the same
+    login comes back with it. A shop already linked to another organization is refused.
+    """
     now = _now()
     nonce = secrets.token_urlsafe(32)
     with _db().transaction() as s:
@@ -382,12 +353,17 @@ def install() -> Response:
             connection = ShopConnection(key=secrets.token_hex(16), platform=PLATFORM, shop=shop,
                                         status="installing", settings={})
             s.add(connection)
+        elif retailer_id is not None and connection.retailer_id not in (None, retailer_id):
+            abort(409, description="this shop is connected to another organization")
         elif connection.credentials and connection.status in ("linked", "active"):
             return redirect(url_for(".connection", key=connection.key))
         pending = [p for p in (connection.settings or {}).get("platform", {})
                    .get("oauth_states", []) if datetime.fromisoformat(p["expires"]) > now]
-        pending = [*pending[-(MAX_PENDING_STATES - 1):],
-                   {"digest": _digest(nonce), "expires": (now + STATE_TTL).isoformat()}]
+        entry: dict[str, Any] = {"digest": _digest(nonce),
+                                 "expires": (now + STATE_TTL).isoformat()}
+        if retailer_id is not None:
+            entry["retailer_id"] = retailer_id
+        pending = [*pending[-(MAX_PENDING_STATES - 1):], entry]
         base = config.shop_url(shop)
         _with_platform(connection, oauth_states=pending,
                        base_url=None if config.admin_url == "https://{shop}" else base)
@@ -396,8 +372,10 @@ def install() -> Response:
     return redirect(f"{base}/admin/oauth/authorize?{query}")
 
 
-def _consume_state(shop: str, nonce: str, now: datetime) -> int | None:
-    """Remove the matching unexpired nonce of ``shop``'s connection; its id, or None."""
+def _consume_state(shop: str, nonce: str,
+                   now: datetime) -> tuple[int, dict[str, Any]] | None:
+    """Remove the matching unexpired nonce of ``shop``'s connection; its id and the nonce's
+    entry (``retailer_id`` when Glue started the install), or None."""
     with _db().transaction() as s:
         connection = _find(s, shop, lock=True)
         if connection is None or not nonce:
@@ -412,7 +390,7 @@ def _consume_state(shop: str, nonce: str, now: datetime) -> int | None:
         if match is None:
             return None
         _with_platform(connection, oauth_states=[p for p in pending if p is not match])
-        return connection.id
+        return connection.id, match
 
 
 @bp.get("/callback")
@@ -421,9 +399,10 @@ def callback() -> Response:
     config = app_config()
     shop = _checked(config)
     now = _now()
-    connection_id = _consume_state(shop, request.args.get("state", ""), now)
-    if connection_id is None:
+    consumed = _consume_state(shop, request.args.get("state", ""), now)
+    if consumed is None:
         abort(403, description="unknown, used or expired state")
+    connection_id, started = consumed
     with _db().transaction() as s:
         base = _shop_base(s.get(ShopConnection, connection_id), config)
     try:
@@ -440,12 +419,15 @@ def callback() -> Response:
         connection = s.get(ShopConnection, connection_id, with_for_update=True)
         connection.credentials = encrypt(json.dumps(credentials_from(answer, now)))
         connection.updated_at = now
-        if connection.status in ("uninstalled", "paused"):  # a reinstall: confirm again
+        if connection.status in ("uninstalled", "paused", "redacted"):  # a reinstall
             connection.status = "linked" if connection.retailer_id else "installing"
         _with_platform(connection, link={"digest": _digest(link_token),
                                          "expires": (now + LINK_TTL).isoformat()})
         events.record(s, SYSTEM, "shop_connection.installed", "shop_connection",
                       connection.key, [connection.retailer_id], platform=PLATFORM, shop=shop)
+        starter = _starting_admin(started)
+        if starter is not None and connection.retailer_id is None:
+            _link(s, connection, starter, now)
         key, platform = connection.key, dict(connection.settings["platform"])
         linked = connection.retailer_id is not None
     try:
@@ -549,6 +531,65 @@ _PAGE = """{% extends "ui/base.html" %}
 {% endblock %}"""
 
 
+_START = """{% extends "ui/base.html" %}
+{% block title %}Shopify{% endblock %}
+{% block content %}
+<section class="card narrow">
+  <h1>{{ _("Connect a Shopify shop") }}</h1>
+  <form method="post" action="{{ url_for('.start') }}">
+    {{ csrf_field() }}
+    <label>{{ _("Shop address") }}
+      <input name="shop" value="{{ shop }}" placeholder="kauppa.myshopify.com" required
+        autocomplete="off" spellcheck="false"></label>
+    {% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
+    <button type="submit" class="button">{{ _("Continue to Shopify") }}</button>
+  </form>
+</section>
+{% endblock %}"""
+
+
+def shop_domain(text: str) -> str | None:
+    """The ``<name>.myshopify.com`` a retailer typed, or None.
+
+    People paste what their browser shows: ``kauppa``, ``Kauppa.myshopify.com``,
+    ``https://kauppa.myshopify.com/admin``. The scheme and path are dropped, a bare name gets
+    ``.myshopify.com``; what remains must pass :func:`valid_shop` (a custom domain cannot be
+    used: only the myshopify host identifies the shop to OAuth).
+    """
+    host = text.strip().lower()
+    for scheme in ("https://", "http://"):
+        host = host.removeprefix(scheme)
+    host = host.split("/", 1)[0]
+    if host and "." not in host:
+        host += ".myshopify.com"
+    return host if valid_shop(host) else None
+
+
+@bp.route("/start", methods=["GET", "POST"])
+@context.requires()
+def start() -> Any:
+    """Install from Glue: a retailer admin types the shop's domain and is sent to Shopify's
+    authorize page (the unsigned entry; the shop's own admin opens the signed ``/install``).
+
+    GET shows the form (``?shop=`` fills it in); POST (CSRF-checked) validates the domain and
+    starts the authorization-code grant with a state nonce bound to the admin's organization.
+    """
+    org_id = _retailer_admin()
+    config = app_config()
+    if not config.configured:
+        abort(503, description="the Shopify app is not configured")
+    typed = (request.form if request.method == "POST" else request.args).get("shop", "")
+    if request.method == "GET":
+        return render_template_string(_START, shop=typed[:255], error=None)
+    shop = shop_domain(typed)
+    if shop is None:
+        return render_template_string(
+            _START, shop=typed[:255],
+            error=gettext("Enter the shop's myshopify.com address, e.g. kauppa.myshopify.com.")
+        ), 400
+    return _authorize(shop, config, retailer_id=org_id)
+
+
 def _connection_or_404(s: Session, key: str) -> ShopConnection:
     connection = s.scalars(sa.select(ShopConnection).where(
         ShopConnection.key == key, ShopConnection.platform == PLATFORM)).first()
@@ -588,7 +629,7 @@ def connection(key: str) -> str:
 def link(key: str) -> Response:
     """Link the connection to the admin's retailer organization: ``installing → linked``.
     The link token is single use; a connection linked already is never moved."""
-    org_id = _retailer_admin()
+    _retailer_admin()
     now = _now()
     with context.transaction() as s:
         found = s.scalars(sa.select(ShopConnection).where(
@@ -597,14 +638,28 @@ def link(key: str) -> Response:
         if found is None or found.retailer_id is not None or \
                 not _link_token_valid(found, request.form.get("token", ""), now):
             abort(404)
-        found.retailer_id = org_id
-        found.status = "linked"
-        found.updated_at = now
-        _with_platform(found, link=None)
-        events.record(s, context.current().principal, "shop_connection.linked",
-                      "shop_connection", found.key, [org_id], platform=PLATFORM,
-                      shop=found.shop)
+        _link(s, found, context.current(), now)
     return redirect(url_for(".connection", key=key))
+
+
+def _link(s: Session, found: ShopConnection, ui: Any, now: datetime) -> None:
+    """Link ``found`` to the organization of ``ui`` (a retailer admin): ``→ linked``."""
+    found.retailer_id = ui.organization_id
+    found.status = "linked"
+    found.updated_at = now
+    _with_platform(found, link=None)
+    events.record(s, ui.principal, "shop_connection.linked", "shop_connection", found.key,
+                  [ui.organization_id], platform=PLATFORM, shop=found.shop)
+
+
+def _starting_admin(started: Mapping[str, Any]) -> Any:
+    """The logged-in retailer admin who started this install from Glue, if the callback came
+    back in that same browser session; None otherwise (then the link page asks)."""
+    wanted = started.get("retailer_id")
+    ui = context.current()
+    if wanted is None or ui is None or ui.organization_id != wanted:
+        return None
+    return ui if ui.can("admin") and ui.can("retailer") else None
 
 
 @bp.post("/<key>/settings")
@@ -649,4 +704,4 @@ def save_settings(key: str) -> Response:
 
 __all__ = ["COMPLIANCE_TOPICS", "SCOPES", "WEBHOOK_TOPICS", "AppConfig", "app_config", "bp",
            "credentials_from", "query_hmac", "refresh_connection", "refresh_due_tokens",
-           "set_up_shop", "token_request", "valid_shop", "verify_query"]
+           "set_up_shop", "shop_domain", "token_request", "valid_shop", "verify_query"]

@@ -120,6 +120,12 @@ def _orders(values: Any) -> tuple[str, ...]:
     return tuple(gid("Order", v) or "" for v in values or [])
 
 
+def payload_for(topic: str, data: Mapping[str, Any]) -> Any:
+    """The typed object for ``topic`` from an already parsed body (the inbox keeps bodies
+    parsed): :class:`OrderEvent`, :class:`AppUninstalled` or a compliance request."""
+    return _payload(topic, data)
+
+
 def _payload(topic: str, data: Mapping[str, Any]) -> Any:
     if topic in ORDER_TOPICS:
         return OrderEvent(order_id=gid("Order", data.get("admin_graphql_api_id")

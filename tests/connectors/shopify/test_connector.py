@@ -227,3 +227,31 @@ def test_a_cancelled_shipment_is_noted_and_tagged_on_the_order(
     assert variables["input"]["note"].startswith("Ovikoodi 1234\nGlue: Tukku Oy cancelled")
     assert variables["tags"] == ["glue-shipment-cancelled"]
     assert "orderCancel" not in sent[1]["query"] and "refund" not in sent[1]["query"]
+
+
+def test_an_order_with_more_lines_than_a_page_gets_the_rest_by_its_own_query(
+        replay: vcr.VCR, fake_time: FakeTime, sent: list[dict[str, Any]]) -> None:
+    with replay.use_cassette("orders_poll_long_order.yaml") as cassette:
+        [order] = list(connector(fake_time).fetch_orders(datetime(2026, 11, 26, tzinfo=UTC)))
+    assert cassette.all_played
+    # the second call asks for that order's lines after the cursor the first page ended at
+    assert "GlueOrderLineItems" in sent[1]["query"]
+    assert sent[1]["variables"] == {"id": "gid://shopify/Order/1003",
+                                    "after": "eyJsYXN0X2lkIjoxMDAzMDl9"}
+    assert [line["sku"] for line in order["lineItems"]["nodes"]] == [
+        f"MUG-{i}" for i in range(13)]
+
+
+def test_a_fulfillment_order_with_more_lines_than_a_page_is_paged_before_fulfilling(
+        replay: vcr.VCR, fake_time: FakeTime, sent: list[dict[str, Any]]) -> None:
+    lines = {f"gid://shopify/LineItem/77{i:02d}": 1 for i in range(30)}
+    request = FulfilmentRequest(shop_order_id="gid://shopify/Order/820982911946154508",
+                                shipment_id="S-2", lines=lines, carrier="Posti",
+                                parcels=(FulfilmentParcel(("JJFI6000000000003",)),))
+    with replay.use_cassette("fulfillment_paged.yaml") as cassette:
+        connector(fake_time).push_fulfilment(request)
+    assert cassette.all_played
+    assert sent[1]["variables"] == {"id": "gid://shopify/FulfillmentOrder/1046000781",
+                                    "after": "eyJsYXN0X2lkIjoxMDcyNTAzMzI0fQ=="}
+    [group] = sent[2]["variables"]["fulfillment"]["lineItemsByFulfillmentOrder"]
+    assert len(group["fulfillmentOrderLineItems"]) == 30

@@ -292,6 +292,88 @@ def test_a_supplier_admin_cannot_link_a_shop(client, db, session, sandbox) -> No
     assert connection_row(db).retailer_id is None
 
 
+# --- install from Glue (unsigned: the retailer types the shop) ------------------------------
+
+@pytest.mark.parametrize(("typed", "shop"), [
+    ("glue-demo", SHOP), (" Glue-Demo.myshopify.com ", SHOP),
+    ("https://glue-demo.myshopify.com/admin/apps", SHOP), ("kauppa.example.com", None),
+    ("glue-demo.myshopify.com.evil.test", None), ("", None), ("-x", None),
+    ("glue-demo.myshopify.com:8443", None)])
+def test_a_typed_shop_address_becomes_its_myshopify_domain_or_nothing(typed: str,
+                                                                     shop: str | None) -> None:
+    assert install.shop_domain(typed) == shop
+
+
+def test_install_from_glue_links_the_shop_to_the_admin_who_started_it(
+        client, db, sandbox, retailer_admin) -> None:
+    log_in(client, retailer_admin)
+    form = client.get("/connect/shopify/start?shop=glue-demo")
+    assert form.status_code == 200 and 'value="glue-demo"' in form.get_data(as_text=True)
+    csrf = csrf_token(client, "/connect/shopify/start")
+    # a POST without the CSRF token is refused; a custom domain is refused with the form
+    assert client.post("/connect/shopify/start", data={"shop": "glue-demo"}).status_code == 400
+    refused = client.post("/connect/shopify/start", data={"shop": "kauppa.fi",
+                                                          "csrf_token": csrf})
+    assert refused.status_code == 400 and "myshopify.com" in refused.get_data(as_text=True)
+    # when the admin submits the shop, the browser goes to Shopify with a state nonce
+    answer = client.post("/connect/shopify/start", data={"shop": "glue-demo",
+                                                         "csrf_token": csrf})
+    assert answer.status_code == 302
+    authorize = answer.headers["Location"]
+    assert authorize.startswith(sandbox.base_url(SHOP) + "/admin/oauth/authorize?")
+    query = dict(parse_qsl(urlsplit(authorize).query))
+    assert query["redirect_uri"] == "https://glue.test/connect/shopify/callback"
+    assert len(query["state"]) >= 32
+    # and after the merchant approves, the callback in that session links at once
+    approved = requests.get(authorize, allow_redirects=False, timeout=5)
+    done = client.get(local(approved.headers["Location"]))
+    connection = connection_row(db)
+    assert done.status_code == 302
+    assert local(done.headers["Location"]) == f"/connect/shopify/{connection.key}"
+    assert connection.status == "linked"
+    assert connection.retailer_id == retailer_admin.organization_id
+    assert connection.settings["platform"]["location_id"]
+    with db.transaction() as s:
+        types = [e.type for e in s.scalars(sa.select(Event).order_by(Event.id))]
+    assert types[-2:] == ["shop_connection.installed", "shop_connection.linked"]
+
+
+def test_a_callback_from_another_browser_falls_back_to_the_link_page(
+        client, db, sandbox, retailer_admin) -> None:
+    # given an admin started from Glue, but the approval came back to a browser without
+    # that login (the merchant approved on another device)
+    log_in(client, retailer_admin)
+    answer = client.post("/connect/shopify/start", data={
+        "shop": SHOP, "csrf_token": csrf_token(client, "/connect/shopify/start")})
+    approved = requests.get(answer.headers["Location"], allow_redirects=False, timeout=5)
+    other = client.application.test_client()
+    done = other.get(local(approved.headers["Location"]))
+    # then nothing is linked: that browser gets the one-time link page
+    assert done.status_code == 302 and "token=" in done.headers["Location"]
+    assert connection_row(db).retailer_id is None
+
+
+def test_install_from_glue_needs_a_retailer_admin_and_refuses_a_taken_shop(
+        client, db, session, sandbox, retailer_admin) -> None:
+    assert client.get("/connect/shopify/start").status_code == 302  # to the login
+    supplier_admin = person(session, organization(session, "Toimittaja Oy", supplier=True),
+                            "admin", "supplier", email="toimittaja@example.test")
+    log_in(client, supplier_admin)
+    assert client.get("/connect/shopify/start").status_code == 403
+    # given the shop is connected to another retailer
+    with db.transaction() as s:
+        s.add(ShopConnection(key="t" * 32, platform="shopify", shop=SHOP, status="active",
+                             retailer_id=retailer_admin.organization_id, settings={}))
+    other = person(session, organization(session, "Toinen Oy", retailer=True), "admin",
+                   "retailer", email="toinen@example.test")
+    intruder = client.application.test_client()
+    log_in(intruder, other)
+    answer = intruder.post("/connect/shopify/start", data={
+        "shop": SHOP, "csrf_token": csrf_token(intruder, "/connect/shopify/start")})
+    assert answer.status_code == 409
+    assert connection_row(db).retailer_id == retailer_admin.organization_id
+
+
 # --- token refresh -------------------------------------------------------------------------
 
 def test_due_tokens_are_refreshed_and_the_rotated_pair_stored(client, db, sandbox) -> None:

@@ -121,14 +121,18 @@ write("inventory_set.yaml", [(req(conn.INVENTORY_SET, {}), resp({
         "id": "gid://shopify/InventoryAdjustmentGroup/1046347311"}, "userErrors": []}},
     "extensions": cost(10, 10, 1990.0)}))])
 
+LAST_PAGE = {"hasNextPage": False, "endCursor": None}
 fo = {"data": {"order": {"fulfillmentOrders": {"nodes": [
     {"id": "gid://shopify/FulfillmentOrder/1046000779", "status": "OPEN", "lineItems": {"nodes": [
         {"id": "gid://shopify/FulfillmentOrderLineItem/1072503290", "remainingQuantity": 2,
-         "lineItem": {"id": "gid://shopify/LineItem/866550311766439020"}}]}},
+         "lineItem": {"id": "gid://shopify/LineItem/866550311766439020"}}],
+        "pageInfo": {"hasNextPage": False, "endCursor": "eyJsYXN0X2lkIjoxMDcyNTAzMjkwfQ=="}}},
     {"id": "gid://shopify/FulfillmentOrder/1046000780", "status": "OPEN", "lineItems": {"nodes": [
         {"id": "gid://shopify/FulfillmentOrderLineItem/1072503291", "remainingQuantity": 1,
-         "lineItem": {"id": "gid://shopify/LineItem/257004973105704599"}}]}}]}}},
-    "extensions": cost(27, 7, 1993.0)}
+         "lineItem": {"id": "gid://shopify/LineItem/257004973105704599"}}],
+        "pageInfo": {"hasNextPage": False, "endCursor": "eyJsYXN0X2lkIjoxMDcyNTAzMjkxfQ=="}}}],
+    "pageInfo": {"hasNextPage": False, "endCursor": "eyJsYXN0X2lkIjoxMDQ2MDAwNzgwfQ=="}}}},
+    "extensions": cost(268, 9, 1991.0)}
 created = {"data": {"fulfillmentCreate": {"fulfillment": {
     "id": "gid://shopify/Fulfillment/1069019882", "status": "SUCCESS"}, "userErrors": []}},
     "extensions": cost(10, 10, 1983.0)}
@@ -149,21 +153,59 @@ def order_node(n, variant):
                                 "zip": "40100", "city": "Jyväskylä", "countryCodeV2": "FI",
                                 "phone": None},
             "billingAddress": None,
-            "lineItems": {"nodes": [{"id": f"gid://shopify/LineItem/{n}1", "sku": "MUG-1",
-                                     "name": "Muki", "quantity": 1, "currentQuantity": 1,
-                                     "variant": {"id": variant},
-                                     "originalUnitPriceSet": {"shopMoney": {
-                                         "amount": "24.9", "currencyCode": "EUR"}},
-                                     "discountAllocations": []}]}}
+            "lineItems": {"nodes": [line_node(f"{n}1", "MUG-1", variant)],
+                          "pageInfo": {"hasNextPage": False,
+                                       "endCursor": "eyJsYXN0X2lkIjoxfQ=="}}}
+
+def line_node(n, sku, variant):
+    return {"id": f"gid://shopify/LineItem/{n}", "sku": sku, "name": "Muki", "quantity": 1,
+            "currentQuantity": 1, "variant": {"id": variant},
+            "originalUnitPriceSet": {"shopMoney": {"amount": "24.9", "currencyCode": "EUR"}},
+            "discountAllocations": []}
+
 page1 = {"data": {"orders": {"nodes": [order_node(1001, "gid://shopify/ProductVariant/808950811")],
          "pageInfo": {"hasNextPage": True, "endCursor": "eyJsYXN0X2lkIjoxMDAxfQ=="}}},
-         "extensions": cost(302, 9, 1991.0)}
+         "extensions": cost(392, 9, 1991.0)}
 page2 = {"data": {"orders": {"nodes": [order_node(1002, "gid://shopify/ProductVariant/999")],
          "pageInfo": {"hasNextPage": False, "endCursor": "eyJsYXN0X2lkIjoxMDAyfQ=="}}},
-         "extensions": cost(302, 9, 1982.0)}
+         "extensions": cost(392, 9, 1982.0)}
 write("orders_poll.yaml", [(req(conn.ORDERS, {}), resp(page1)),
                            (req(conn.ORDERS, {}), resp(page2))])
-print("written", sorted(p.name for p in OUT.iterdir()))
+
+# an order with more lines than the orders page carries: the rest come by ORDER_LINE_ITEMS
+big = order_node(1003, "gid://shopify/ProductVariant/808950811")
+big["lineItems"] = {"nodes": [line_node(f"1003{i:02d}", f"MUG-{i}",
+                                        "gid://shopify/ProductVariant/808950811")
+                              for i in range(conn.ORDER_LINES_PAGE)],
+                    "pageInfo": {"hasNextPage": True, "endCursor": "eyJsYXN0X2lkIjoxMDAzMDl9"}}
+rest = {"data": {"order": {"lineItems": {"nodes": [
+    line_node(f"1003{i:02d}", f"MUG-{i}", "gid://shopify/ProductVariant/808950811")
+    for i in range(conn.ORDER_LINES_PAGE, conn.ORDER_LINES_PAGE + 3)],
+    "pageInfo": {"hasNextPage": False, "endCursor": "eyJsYXN0X2lkIjoxMDAzMTJ9"}}}},
+    "extensions": cost(353, 10, 1961.0)}
+write("orders_poll_long_order.yaml", [
+    (req(conn.ORDERS, {}), resp({"data": {"orders": {"nodes": [big], "pageInfo": LAST_PAGE}},
+                                 "extensions": cost(392, 28, 1972.0)})),
+    (req(conn.ORDER_LINE_ITEMS, {}), resp(rest))])
+
+# a fulfillment order with more lines than the first page: the rest by its own query
+fo_big = {"data": {"order": {"fulfillmentOrders": {"nodes": [
+    {"id": "gid://shopify/FulfillmentOrder/1046000781", "status": "OPEN", "lineItems": {
+        "nodes": [{"id": f"gid://shopify/FulfillmentOrderLineItem/10725033{i:02d}",
+                   "remainingQuantity": 1, "lineItem": {"id": f"gid://shopify/LineItem/77{i:02d}"}}
+                  for i in range(conn.FULFILLMENT_LINES_PAGE)],
+        "pageInfo": {"hasNextPage": True, "endCursor": "eyJsYXN0X2lkIjoxMDcyNTAzMzI0fQ=="}}}],
+    "pageInfo": LAST_PAGE}}}, "extensions": cost(268, 56, 1944.0)}
+fo_rest = {"data": {"fulfillmentOrder": {"lineItems": {"nodes": [
+    {"id": f"gid://shopify/FulfillmentOrderLineItem/10725033{i:02d}", "remainingQuantity": 1,
+     "lineItem": {"id": f"gid://shopify/LineItem/77{i:02d}"}}
+    for i in range(conn.FULFILLMENT_LINES_PAGE, conn.FULFILLMENT_LINES_PAGE + 5)],
+    "pageInfo": {"hasNextPage": False, "endCursor": "eyJsYXN0X2lkIjoxMDcyNTAzMzI5fQ=="}}}},
+    "extensions": cost(204, 13, 1931.0)}
+write("fulfillment_paged.yaml", [
+    (req(conn.FULFILLMENT_ORDERS, {"id": ORDER_ID}), resp(fo_big)),
+    (req(conn.FULFILLMENT_ORDER_LINE_ITEMS, {}), resp(fo_rest)),
+    (req(conn.FULFILLMENT_CREATE, {}), resp(created))])
 write("products_ok.yaml", [(req(PRODUCTS, {"first": 250}), resp(products_ok))])
 _ok = yaml.safe_load((OUT / "product_set_create.yaml").read_text())["interactions"][0]
 _bad = yaml.safe_load((OUT / "product_set_user_errors.yaml").read_text())["interactions"][0]
@@ -180,3 +222,4 @@ write("order_flag.yaml", [
                  "orderUpdate": {"order": {"id": "gid://shopify/Order/820982911946154508"},
                                  "userErrors": []}},
         "extensions": cost(20, 20, 1979.0)}))])
+print("written", sorted(p.name for p in OUT.iterdir()))

@@ -73,12 +73,15 @@ POLL_OVERLAP = timedelta(minutes=5)
 RESYNC_EVERY = timedelta(minutes=15)  # a full diff now and then repairs drift in the shop
 MAX_BACKOFF = 600.0
 PAID = frozenset({"paid"})
-# events after which a shop's desired state may differ from what was pushed
+# events after which a shop's desired state may differ from what was pushed; orders are among
+# them because they take stock (and cancellations and partial deliveries give it back)
 PUBLISH_EVENTS = frozenset({
     "inventory.upserted", "inventory.end_of_sale", "catalog.inventory_changed",
     "catalog.updated", "catalog.activated", "catalog.deactivated", "catalog.reactivated",
     "catalog.taken_into_use", "catalog_access.accepted", "catalog_access.revoked",
-    "shop_connection.linked", "shop_connection.settings_changed"})
+    "shop_connection.linked", "shop_connection.settings_changed",
+    "order.created", "order.reopened", "order.rows_cancelled", "order.deleted",
+    "shipment.cancelled", "shipment.delivered"})
 
 ConnectorFactory = Callable[[ShopConnection], Connector]
 _factory: ConnectorFactory | None = None
@@ -436,6 +439,8 @@ def _catalog_changed(ctx: EventContext) -> None:
 
 
 def _lease(spine: Any, connection_id: int, kind: str) -> bool:
+    """Take the connection's ``sync`` or ``poll`` lease; False when another run holds it (a
+    sync run is then asked to run once more)."""
     now = spine.clock()
     with spine.database.transaction() as session:
         row = state(session, connection_id, lock=True)
@@ -446,8 +451,21 @@ def _lease(spine: Any, connection_id: int, kind: str) -> bool:
             return False
         setattr(row, f"{kind}_leased_until", now + LEASE)
         if kind == "sync":
-            row.sync_requested, row.dirty_since = False, None
+            row.sync_requested = False
         return True
+
+
+def _publish_due(spine: Any, connection_id: int) -> bool:
+    """Whether this run must plan the catalog (and clear the change mark): something changed,
+    the last run failed, or the last full diff is older than :data:`RESYNC_EVERY`. A run that
+    only has deliveries to report skips the diff, so fulfilments go out at once."""
+    now = spine.clock()
+    with spine.database.transaction() as session:
+        row = state(session, connection_id, lock=True)
+        due = (row.dirty_since is not None or row.failures > 0 or row.last_sync_at is None
+               or row.last_sync_at < now - RESYNC_EVERY)
+        row.dirty_since = None
+        return due
 
 
 def _backoff(spine: Any, failures: int, retry_after: float | None) -> float:
@@ -479,7 +497,7 @@ def run_sync(spine: Any, connection_id: int) -> RunReport:
             return RunReport(outcome="busy")
         again = False
         try:
-            report = _sync_once(spine, connection_id)
+            report = _sync_once(spine, connection_id, publish=_publish_due(spine, connection_id))
         finally:
             with spine.database.transaction() as session:
                 row = state(session, connection_id, lock=True)
@@ -498,7 +516,8 @@ def _refused_now(refused: Mapping[str, Any], change: Any) -> bool:
     return seen.get("hash") == (change.listing.full_hash if change.listing else "end")
 
 
-def _sync_once(spine: Any, connection_id: int) -> RunReport:
+def _sync_once(spine: Any, connection_id: int, *, publish: bool = True) -> RunReport:
+    """Deliveries first (a customer waits for the tracking code), then the catalog diff."""
     report = RunReport()
     with spine.database.sessions() as session:
         connection = session.get(ShopConnection, connection_id)
@@ -513,7 +532,7 @@ def _sync_once(spine: Any, connection_id: int) -> RunReport:
             return _finish(spine, connection_id, report, exc)
         changes = [c for c in plan(session, connection_id=connection_id,
                                    retailer_id=connection.retailer_id, settings=settings)
-                   if not _refused_now(refused, c)]
+                   if not _refused_now(refused, c)] if publish else []
         pending = list(session.scalars(sa.select(ExternalReference.id).where(
             ExternalReference.connection_id == connection_id,
             ExternalReference.kind == "fulfilment", ExternalReference.state == "pending")
@@ -522,6 +541,9 @@ def _sync_once(spine: Any, connection_id: int) -> RunReport:
                "stock": connector.update_stock, "end": connector.end_sale}
     newly_refused: dict[str, Any] = {}
     try:
+        for ref_id in pending:
+            _push_fulfilment(spine, connector, settings, ref_id)
+            report.fulfilments += 1
         for batch in batches(changes, connector.batch_sizes):
             results = methods[batch.kind](batch)
             with spine.database.transaction() as session:
@@ -536,12 +558,9 @@ def _sync_once(spine: Any, connection_id: int) -> RunReport:
                     stop = result.error
             if stop is not None:
                 raise stop
-        for ref_id in pending:
-            _push_fulfilment(spine, connector, settings, ref_id)
-            report.fulfilments += 1
     except Exception as exc:  # noqa: BLE001 - recorded, classified and retried
         return _finish(spine, connection_id, report, exc, newly_refused)
-    return _finish(spine, connection_id, report, None, newly_refused)
+    return _finish(spine, connection_id, report, None, newly_refused, published=publish)
 
 
 def _refusal(result: PushResult) -> dict[str, Any]:
@@ -552,7 +571,8 @@ def _refusal(result: PushResult) -> dict[str, Any]:
 
 
 def _finish(spine: Any, connection_id: int, report: RunReport, error: Exception | None,
-            refused: Mapping[str, Any] | None = None) -> RunReport:
+            refused: Mapping[str, Any] | None = None, *, published: bool = False
+            ) -> RunReport:
     now = spine.clock()
     retry_at = None
     with spine.database.transaction() as session:
@@ -564,7 +584,9 @@ def _finish(spine: Any, connection_id: int, report: RunReport, error: Exception 
             row.refused = {**(row.refused or {}), **refused}
             report.refused = len(refused)
         if error is None:
-            row.last_sync_at, row.failures = now, 0
+            row.failures = 0
+            if published:  # "last sync" is the last full diff; deliveries have their own rows
+                row.last_sync_at = now
             return report
         row.failures += 1
         row.last_error, row.last_error_at = _describe(error), now

@@ -370,6 +370,12 @@ class WooCommerceConnector(Connector):
         include_pending = self.connection.settings.order_forwarding.trigger == "created"
         return translate.order_draft(payload, variant_products, include_pending=include_pending)
 
+    def order_identity(self, payload: Mapping[str, Any]) -> tuple[str, bool] | None:
+        """The order ``id`` (the draft's shop order id) and whether its status cancels it."""
+        if payload.get("id") in (None, ""):
+            return None
+        return str(payload["id"]), payload.get("status") in translate.CANCELLED_STATUSES
+
     def fetch_orders(self, updated_since: datetime) -> Iterator[Mapping[str, Any]]:
         """Orders modified at or after ``updated_since``, by creation date ascending: a
         stable order while paging, since a modification never moves an order's page."""

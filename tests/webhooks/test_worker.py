@@ -144,10 +144,9 @@ def test_glue_replay_replays_the_given_dead_letters(
 def test_the_sweep_and_the_connectors_watchdog_run_every_minute(huey: SqliteHuey) -> None:
     start = utcnow().replace(tzinfo=None, second=0, microsecond=0)
 
-    due = [sorted(t.name for t in huey.read_periodic(start + timedelta(minutes=m)))
-           for m in range(3)]
+    due = [{t.name for t in huey.read_periodic(start + timedelta(minutes=m))} for m in range(3)]
 
-    assert due == [["glue.periodic.connectors.watchdog", "glue.sweep"]] * 3
+    assert all({"glue.periodic.connectors.watchdog", "glue.sweep"} <= names for names in due)
 
 
 def test_enqueue_failure_in_the_kick_is_not_raised(db: Database, spine: Spine,

@@ -165,6 +165,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation_object(
                 op, rule.endpoint, method, names, schemas)
+    _exclude_literal_siblings(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Glue API v3", "version": "3.0.0",
@@ -186,6 +187,28 @@ def build_document(app: Flask) -> dict[str, Any]:
                           "description": "API account name and secret."}}},
         "security": [{"bearer": []}],
     }
+
+
+def _exclude_literal_siblings(paths: dict[str, dict[str, Any]]) -> None:
+    """A path parameter cannot take a value that a literal route beside it serves (the v3 API
+    has ``GET /inventory/balances`` beside ``GET /inventory/{externalId}``): say so in the
+    parameter's schema, so that clients and generated tests know."""
+    for path, operations in paths.items():
+        parts = path.split("/")
+        for index, part in enumerate(parts):
+            if not (part.startswith("{") and part.endswith("}")):
+                continue
+            for method, operation in operations.items():
+                taken = sorted(other.split("/")[index] for other, ops in paths.items()
+                               if method in ops and len(other.split("/")) == len(parts)
+                               and other.split("/")[:index] == parts[:index]
+                               and other.split("/")[index + 1:] == parts[index + 1:]
+                               and "{" not in other.split("/")[index])
+                if not taken:
+                    continue
+                for param in operation.get("parameters", []):
+                    if param["in"] == "path" and param["name"] == part[1:-1]:
+                        param["schema"] = {**param["schema"], "not": {"enum": taken}}
 
 
 def _operation_object(op: Operation, endpoint: str, method: str,

@@ -70,7 +70,8 @@ POLL = "poll"  # task: the order reconciliation poll of one connection
 LIVE = ("linked", "active")
 LEASE = timedelta(minutes=10)
 POLL_OVERLAP = timedelta(minutes=5)
-RESYNC_EVERY = timedelta(minutes=15)  # a full diff now and then repairs drift in the shop
+RESYNC_EVERY = timedelta(minutes=15)
+PUBLISH_DELAY_SECONDS = 1.0  # a full diff now and then repairs drift in the shop
 MAX_BACKOFF = 600.0
 PAID = frozenset({"paid"})
 # events after which a shop's desired state may differ from what was pushed; orders are among
@@ -435,7 +436,8 @@ def _catalog_changed(ctx: EventContext) -> None:
         query = query.where(ShopConnection.retailer_id.in_(ctx.event.organization_ids or [-1]))
     for connection_id in ctx.session.scalars(query):
         if request_sync(ctx.session, connection_id, ctx.now):
-            ctx.defer(SYNC, connection_id)
+            # a moment's wait gathers a burst (an import, a stream of orders) into one run
+            ctx.defer(SYNC, connection_id, delay_seconds=PUBLISH_DELAY_SECONDS)
 
 
 def _lease(spine: Any, connection_id: int, kind: str) -> bool:

@@ -27,7 +27,7 @@ import importlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 PLATFORMS = ("shopify", "woocommerce", "magento")
 
 
-Deferred = list[tuple[str, int | None]]
+Deferred = list[tuple[str, int | None, datetime | None]]
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,13 @@ class InboxContext:
     def topic(self) -> str:
         return self.delivery.topic
 
-    def defer(self, job: str, ref_id: int | None = None) -> None:
-        """Enqueue ``job`` once the handler's transaction committed (never if it fails)."""
-        if (job, ref_id) not in self.deferred:
-            self.deferred.append((job, ref_id))
+    def defer(self, job: str, ref_id: int | None = None, *,
+              delay_seconds: float | None = None) -> None:
+        """Enqueue ``job`` once the handler's transaction committed (never if it fails),
+        ``delay_seconds`` after ``now`` when given (to gather a burst into one run)."""
+        if all((j, r) != (job, ref_id) for j, r, _ in self.deferred):
+            eta = self.now + timedelta(seconds=delay_seconds) if delay_seconds else None
+            self.deferred.append((job, ref_id, eta))
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,13 @@ class EventContext:
     now: datetime
     deferred: Deferred = field(default_factory=list)
 
-    def defer(self, job: str, ref_id: int | None = None) -> None:
-        """Enqueue ``job`` once the handler's transaction committed (never if it fails)."""
-        if (job, ref_id) not in self.deferred:
-            self.deferred.append((job, ref_id))
+    def defer(self, job: str, ref_id: int | None = None, *,
+              delay_seconds: float | None = None) -> None:
+        """Enqueue ``job`` once the handler's transaction committed (never if it fails),
+        ``delay_seconds`` after ``now`` when given (to gather a burst into one run)."""
+        if all((j, r) != (job, ref_id) for j, r, _ in self.deferred):
+            eta = self.now + timedelta(seconds=delay_seconds) if delay_seconds else None
+            self.deferred.append((job, ref_id, eta))
 
 
 InboxHandler = Callable[[InboxContext], None]

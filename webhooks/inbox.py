@@ -24,7 +24,7 @@ from connectors.errors import Fatal
 from core.models import ShopConnection
 from webhooks import deadletters, logline
 from webhooks.errors import CONFIGURATION, classify, describe
-from webhooks.handlers import InboxContext
+from webhooks.handlers import Deferred, InboxContext
 from webhooks.models import DONE, PENDING, SKIPPED, InboxDelivery
 from webhooks.spine import INBOX, Spine
 
@@ -123,7 +123,7 @@ def process_delivery(spine: Spine, delivery_id: int) -> str | None:
             return None if row is None else row.status
         connection = session.get(ShopConnection, row.connection_id)
         handler = spine.registry.inbox_handler(row.platform, row.topic)
-        deferred: list[tuple[str, int | None]] = []
+        deferred: Deferred = []
         try:
             payload = parse_payload(row.body)
             if handler is not None:
@@ -145,8 +145,8 @@ def process_delivery(spine: Spine, delivery_id: int) -> str | None:
                  duration_ms=(time.perf_counter() - started) * 1000)
     if retry_at is not None:
         spine.try_enqueue(INBOX, delivery_id, retry_at)
-    for job, ref_id in deferred:
-        spine.try_enqueue(job, ref_id)
+    for job, ref_id, eta in deferred:
+        spine.try_enqueue(job, ref_id, eta)
     return status
 
 

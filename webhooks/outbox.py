@@ -26,7 +26,7 @@ from core.crypto import decrypt
 from core.models import Event
 from webhooks import deadletters, logline, outgoing
 from webhooks.errors import classify, describe
-from webhooks.handlers import EventContext
+from webhooks.handlers import Deferred, EventContext
 from webhooks.http import HttpOutcome
 from webhooks.models import (
     DONE,
@@ -130,7 +130,7 @@ def _due(row: EventDelivery | None, now: datetime) -> bool:
 def _run_handler(spine: Spine, delivery_id: int, name: str) -> str | None:
     started, now = time.perf_counter(), spine.clock()
     retry_at = error_kind = None
-    deferred: list[tuple[str, int | None]] = []
+    deferred: Deferred = []
     with spine.database.transaction() as session:
         row = session.get(EventDelivery, delivery_id, with_for_update=True)
         if not _due(row, now):
@@ -158,8 +158,8 @@ def _run_handler(spine: Spine, delivery_id: int, name: str) -> str | None:
                  error_kind=error_kind, duration_ms=(time.perf_counter() - started) * 1000)
     if retry_at is not None:
         spine.try_enqueue(DELIVERY, delivery_id, retry_at)
-    for job, ref_id in deferred:
-        spine.try_enqueue(job, ref_id)
+    for job, ref_id, eta in deferred:
+        spine.try_enqueue(job, ref_id, eta)
     return status
 
 

@@ -15,10 +15,14 @@ delivery's transaction and never call the shop:
   ``data_request`` reference of the connection (:func:`data_requests` lists them for the
   retailer) with a ``shop_connection.data_requested`` event for the retailer's notifications.
 - ``bulk_operations/finish``: nothing to do; the publish run polls its own operation.
+
+Access tokens live an hour: :func:`refresh_tokens`, every five minutes, refreshes those that
+expire within :data:`connectors.shopify.install.REFRESH_AHEAD`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from connectors import sync
 from connectors.models import ExternalReference
-from connectors.shopify import privacy
+from connectors.shopify import install, privacy
 from connectors.shopify.webhooks import (
     CustomersDataRequest,
     CustomersRedact,
@@ -119,3 +123,15 @@ def data_requests(session: Session, connection_id: int) -> list[dict[str, Any]]:
 
 
 __all__ = ["ORDER_TOPICS", "data_requests"]
+
+
+def _every_five_minutes(moment: datetime) -> bool:
+    return moment.minute % 5 == 0
+
+
+@registry.periodic("shopify.token_refresh", _every_five_minutes)
+def refresh_tokens(spine: Any) -> list[str]:
+    """Refresh every Shopify token that expires soon (the refresh token rotates with it);
+    returns the keys of the connections refreshed."""
+    with spine.database.sessions() as session:
+        return install.refresh_due_tokens(session, spine.clock())

@@ -425,3 +425,16 @@ def test_a_refused_refresh_pauses_the_connection(client, db, session, sandbox,
     with db.transaction() as s:
         assert s.scalars(sa.select(Event.type).order_by(Event.id.desc())).first() == \
             "shop_connection.paused"
+
+
+def test_the_worker_refreshes_tokens_every_five_minutes(client, db, sandbox) -> None:
+    from connectors.shopify import sync as shopify_sync
+    from webhooks.handlers import registry
+    from webhooks.spine import Spine
+
+    job = {j.name: j for j in registry.periodic_jobs()}["shopify.token_refresh"]
+    assert [job.due(datetime(2026, 11, 26, 12, m, tzinfo=UTC)) for m in (0, 3, 5)] == [
+        True, False, True]
+    install_fully(client, sandbox)
+    spine = Spine(database=db, clock=lambda: datetime.now(UTC) + timedelta(minutes=55))
+    assert shopify_sync.refresh_tokens(spine) == [connection_row(db).key]

@@ -6,10 +6,15 @@ consumes (the worker is down), and drives it from this process over keep-alive c
 
 1. closed loop, ``--concurrency`` clients: a bare endpoint that only answers 200, and signed
    WooCommerce deliveries (the recorded ``order_created`` body, each with its own resource
-   id), alternating in ``--rounds`` slices: requests/s and p50/p99 of each, and the ratio;
+   id), alternating in ``--rounds`` slices: requests/s and p50/p99 of each, the ratio, and
+   the server's CPU time per request (its processes' user + system time, from /proc), which
+   a shared machine's load disturbs less than the rates;
 2. open loop at ``--rate`` deliveries/s for ``--seconds``: p50/p99 at that load.
 
-    .venv/bin/python bench/webhooks.py [--server gunicorn] [--url postgresql+psycopg://...]
+``--repeat N`` measures both N times on the same server, one line each with the load average,
+and ends with the medians.
+
+    .venv/bin/python bench/webhooks.py [--server gunicorn] [--repeat 3] [--url postgresql+psycopg://...]
 
 Without --url it runs on a new SQLite file in a temporary folder. With --url the tables are
 created if missing and a bench connection is added: point it at a scratch database.
@@ -90,8 +95,26 @@ def serve_waitress(url: str, port: int, queue_dir: str) -> None:
                    ident="bench")
 
 
-def start_server(server: str, url: str, port: int, queue_dir: str) -> Callable[[], None]:
-    """Start the server in child processes; returns the function that stops it."""
+def server_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by process ``root`` and its children: the
+    gunicorn workers, or the waitress process. Under a shared machine's load this stays
+    comparable between runs when rates do not."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(stat.parent.name) == root or int(fields[1]) == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def start_server(server: str, url: str, port: int,
+                 queue_dir: str) -> tuple[Callable[[], None], int]:
+    """Start the server in child processes; returns the function that stops it and the pid
+    whose process tree serves."""
     if server == "gunicorn":
         env = {**os.environ, "GLUE_BENCH_URL": url, "GLUE_BENCH_QUEUE_DIR": queue_dir}
         child = subprocess.Popen(
@@ -103,7 +126,7 @@ def start_server(server: str, url: str, port: int, queue_dir: str) -> Callable[[
             child.terminate()
             child.wait(10)
 
-        return stop
+        return stop, child.pid
     process = multiprocessing.get_context("spawn").Process(
         target=serve_waitress, args=(url, port, queue_dir), daemon=True)
     process.start()
@@ -112,7 +135,7 @@ def start_server(server: str, url: str, port: int, queue_dir: str) -> Callable[[
         process.terminate()
         process.join()
 
-    return stop_waitress
+    return stop_waitress, process.pid
 
 
 def free_port() -> int:
@@ -210,6 +233,39 @@ def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else 0.0
 
 
+def measure(port: int, path: str, args: argparse.Namespace, root: int,
+            series: int) -> dict[str, float]:
+    """One closed-loop measurement: --rounds alternating bare/delivery slices, then the open
+    loop. Also the server's CPU per request for each, which the shared machine's load
+    disturbs far less than the rates."""
+    bare_time = hook_time = bare_cpu = hook_cpu = 0.0
+    bare_lat: list[float] = []
+    hook_lat: list[float] = []
+    size = max(1, args.n // args.rounds)
+    base = 100_000_000 * (series + 1)
+    for r in range(args.rounds):
+        cpu = server_cpu(root)
+        rate, lat = closed_loop(port, "/bare", deliveries(size, base + r * size),
+                                args.concurrency)
+        bare_cpu += server_cpu(root) - cpu
+        bare_time, bare_lat = bare_time + size / rate, bare_lat + lat
+        cpu = server_cpu(root)
+        rate, lat = closed_loop(port, path, deliveries(size, base + 10_000_000 + r * size),
+                                args.concurrency)
+        hook_cpu += server_cpu(root) - cpu
+        hook_time, hook_lat = hook_time + size / rate, hook_lat + lat
+    fixed = open_loop(port, path, deliveries(int(args.rate * args.seconds),
+                                             base + 20_000_000), args.rate)
+    total = size * args.rounds
+    return {"bare": total / bare_time, "hook": total / hook_time,
+            "ratio": bare_time / hook_time,
+            "bare_p50": pct(bare_lat, 50), "bare_p99": pct(bare_lat, 99),
+            "hook_p50": pct(hook_lat, 50), "hook_p99": pct(hook_lat, 99),
+            "bare_cpu": bare_cpu / total * 1000, "hook_cpu": hook_cpu / total * 1000,
+            "fixed_p50": pct(fixed, 50), "fixed_p99": pct(fixed, 99),
+            "load": os.getloadavg()[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="")
@@ -219,50 +275,53 @@ def main() -> None:
                         help="alternating bare/delivery slices the --n requests are split into")
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measurements on the same server; the summary gives medians")
     parser.add_argument("--server", choices=["waitress", "gunicorn"], default="waitress",
                         help="waitress with 8 threads, or gunicorn with 2 workers x 4 threads")
     args = parser.parse_args()
     # The parent (which encrypts the bench connection's secret) and the server children must
     # derive the same key, whatever their working folders.
     os.environ.setdefault("GLUE_SECRET_KEY", "bench-secret-key-not-for-production")
+    database = "PostgreSQL" if args.url.startswith("postgresql") else "SQLite"
+    server = ("waitress 8 threads" if args.server == "waitress"
+              else "gunicorn 2 workers x 4 threads")
+    print(f"webhook receiver, {server}, {database}, worker down, {args.concurrency} clients, "
+          f"{args.n} requests of each per measurement")
+    print("       bare req/s  p50/p99 ms  cpu ms | deliveries/s  p50/p99 ms  cpu ms | ratio | "
+          f"at {args.rate:.0f}/s p50/p99 ms | load")
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         url = args.url or f"sqlite:///{tmp}/bench.db"
         port, key = free_port(), f"bench-{uuid.uuid4().hex[:8]}"
         setup(url, key)
-        stop = start_server(args.server, url, port, tmp)
+        stop, root = start_server(args.server, url, port, tmp)
         try:
             wait_for(port)
             path = f"/webhooks/woocommerce/{key}"
-            closed_loop(port, "/bare", deliveries(200, 10_000_000), args.concurrency)  # warm
-            # Alternate the two in --rounds slices, so that load from other work on the
-            # machine falls on both alike and the ratio stays meaningful.
-            bare_time = hook_time = 0.0
-            bare_lat, hook_lat = [], []
-            size = max(1, args.n // args.rounds)
-            for r in range(args.rounds):
-                rate, lat = closed_loop(port, "/bare", deliveries(size, 20_000_000 + r * size),
-                                        args.concurrency)
-                bare_time, bare_lat = bare_time + size / rate, bare_lat + lat
-                rate, lat = closed_loop(port, path, deliveries(size, 30_000_000 + r * size),
-                                        args.concurrency)
-                hook_time, hook_lat = hook_time + size / rate, hook_lat + lat
-            bare_rate = size * args.rounds / bare_time
-            hook_rate = size * args.rounds / hook_time
-            fixed = open_loop(port, path, deliveries(int(args.rate * args.seconds), 40_000_000),
-                              args.rate)
+            # warm both paths: imports, pools, the connection's decrypted secret
+            closed_loop(port, "/bare", deliveries(200, 1_000_000), args.concurrency)
+            closed_loop(port, path, deliveries(200, 2_000_000), args.concurrency)
+            for series in range(args.repeat):
+                m = measure(port, path, args, root, series)
+                results.append(m)
+                print(f"  #{series + 1:<3} {m['bare']:6.0f} "
+                      f"{m['bare_p50']:5.1f}/{m['bare_p99']:5.1f} {m['bare_cpu']:6.2f} | "
+                      f"{m['hook']:8.0f} "
+                      f"{m['hook_p50']:5.1f}/{m['hook_p99']:5.1f} {m['hook_cpu']:6.2f} | "
+                      f"{m['ratio']:.2f} | {m['fixed_p50']:5.1f}/{m['fixed_p99']:5.1f} | "
+                      f"{m['load']:.1f}", flush=True)
         finally:
             stop()
-    database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    server = ("waitress 8 threads" if args.server == "waitress"
-              else "gunicorn 2 workers x 4 threads")
-    print(f"webhook receiver, {server}, {database}, worker down, "
-          f"{args.concurrency} clients")
-    print(f"  bare endpoint      {bare_rate:8.0f} req/s   p50 {pct(bare_lat, 50):6.1f} ms   "
-          f"p99 {pct(bare_lat, 99):6.1f} ms")
-    print(f"  deliveries         {hook_rate:8.0f} req/s   p50 {pct(hook_lat, 50):6.1f} ms   "
-          f"p99 {pct(hook_lat, 99):6.1f} ms   ratio {hook_rate / bare_rate:.2f}")
-    print(f"  at {args.rate:.0f} deliveries/s   p50 {pct(fixed, 50):6.1f} ms   "
-          f"p99 {pct(fixed, 99):6.1f} ms")
+
+    def median(name: str) -> float:
+        return statistics.median(m[name] for m in results)
+
+    print(f"median of {len(results)}: ratio {median('ratio'):.2f} "
+          f"(bare {median('bare'):.0f} req/s, deliveries {median('hook'):.0f}/s; server CPU "
+          f"{median('bare_cpu'):.2f} / {median('hook_cpu'):.2f} ms per request); "
+          f"at {args.rate:.0f}/s p50 {median('fixed_p50'):.1f} ms, p99 "
+          f"{median('fixed_p99'):.1f} ms; load average {median('load'):.1f}")
 
 
 if __name__ == "__main__":

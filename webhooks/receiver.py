@@ -9,9 +9,10 @@ Each delivery goes through the same steps, and fails at the first that refuses i
 4. store in the inbox with the headers (a duplicate is answered 200 and not processed again),
    commit, enqueue, answer 200.
 
-Steps 3 and 4 run in the process's inbox writer (``webhooks.intake``), which commits the
-deliveries of concurrent requests together. The answer never waits for the worker: when the
-queue is down the row is already committed and the periodic sweep enqueues it later.
+Steps 3 and 4 run in the process's group commit (``webhooks.intake``), which commits the
+deliveries of concurrent requests together and enqueues them with one queue write. The answer
+never waits for the worker: when the queue is down the row is already committed and the
+periodic sweep enqueues it later.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import re
 import sys
 import time
+from functools import partial
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
@@ -34,10 +36,10 @@ _WOO_PING = re.compile(rb"webhook_id=\d+")
 _EVENT_NAME = re.compile(r"[a-z0-9_.]{1,100}")
 ADOBE_SIGNATURE = "x-adobe-commerce-webhook-signature"
 MAGENTO_EVENT_HEADER = "X-Glue-Event"
-# The inbox writer hands every commit back to request threads that wait for it; with
+# A commit's leader hands every commit back to request threads that wait for it; with
 # CPython's default 5 ms switch interval each handoff could wait that long for the GIL, which
 # was most of the receiver's latency under load. A web process that receives webhooks lowers
-# it (never raises it) when its inbox writer starts.
+# it (never raises it) when its group commit is made.
 SWITCH_INTERVAL = 0.0005
 
 
@@ -55,20 +57,32 @@ def current_spine() -> Spine:
 
 
 def _intake(spine: Spine) -> GroupCommitter:
-    """The app's inbox writer for this spine's database."""
-    committer = current_app.extensions.get("glue.intake")
-    if committer is None or committer.database is not spine.database:
+    """The app's inbox writer for this spine: its database, clock and queue."""
+    kept = current_app.extensions.get("glue.intake")
+    if kept is None or kept[0] is not spine:
         if sys.getswitchinterval() > SWITCH_INTERVAL:
             sys.setswitchinterval(SWITCH_INTERVAL)
-        committer = GroupCommitter(spine.database, spine.clock)
-        current_app.extensions["glue.intake"] = committer
-    return committer
+        committer = GroupCommitter(spine.database, spine.clock,
+                                   enqueue=partial(spine.try_enqueue_many, INBOX))
+        kept = current_app.extensions["glue.intake"] = (spine, committer)
+    return kept[1]
 
 
 @bp.before_request
 def _start_clock() -> None:
     g.webhook_started = time.perf_counter()
     g.webhook_log = {}
+    # tell the inbox writer a delivery is coming, so a commit starting now may wait for it
+    g.webhook_intake = _intake(current_spine())
+    g.webhook_intake.announce()
+
+
+@bp.teardown_request
+def _withdraw(_error: BaseException | None = None) -> None:
+    """A request refused (or failed) before it submitted its delivery withdraws it."""
+    intake = g.pop("webhook_intake", None)
+    if intake is not None:
+        intake.withdraw()
 
 
 @bp.after_request
@@ -112,7 +126,8 @@ def _read_body(limit: int) -> bytes | None:
 
 
 def _admit(spine: Spine, arrival: Arrival) -> Response:
-    outcome = _intake(spine).submit(arrival)
+    intake = g.pop("webhook_intake", None)
+    outcome = (intake or _intake(spine)).submit(arrival, announced=intake is not None)
     _note(platform=arrival.platform, topic=arrival.topic or None,
           connection=outcome.connection_key or arrival.key or arrival.shop)
     if outcome.status == 404:
@@ -122,7 +137,6 @@ def _admit(spine: Spine, arrival: Arrival) -> Response:
     if arrival.ping:
         _note(outcome="ping")
         return Response(status=200)
-    spine.try_enqueue_many(INBOX, list(outcome.enqueue))  # this request leads its commit
     _note(delivery=outcome.inbox_id, outcome="stored" if outcome.created else "duplicate")
     return Response(status=200)
 

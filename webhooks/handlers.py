@@ -42,8 +42,23 @@ PLATFORMS = ("shopify", "woocommerce", "magento")
 Deferred = list[tuple[str, int | None, datetime | None]]
 
 
+class _Defers:
+    """What both handler contexts share: jobs to enqueue after the handler's commit."""
+
+    now: datetime
+    deferred: Deferred
+
+    def defer(self, job: str, ref_id: int | None = None, *,
+              delay_seconds: float | None = None) -> None:
+        """Enqueue ``job`` once the handler's transaction committed (never if it fails),
+        ``delay_seconds`` after ``now`` when given (to gather a burst into one run)."""
+        if all((j, r) != (job, ref_id) for j, r, _ in self.deferred):
+            eta = self.now + timedelta(seconds=delay_seconds) if delay_seconds else None
+            self.deferred.append((job, ref_id, eta))
+
+
 @dataclass(frozen=True)
-class InboxContext:
+class InboxContext(_Defers):
     session: Session
     connection: ShopConnection
     delivery: InboxDelivery
@@ -55,29 +70,13 @@ class InboxContext:
     def topic(self) -> str:
         return self.delivery.topic
 
-    def defer(self, job: str, ref_id: int | None = None, *,
-              delay_seconds: float | None = None) -> None:
-        """Enqueue ``job`` once the handler's transaction committed (never if it fails),
-        ``delay_seconds`` after ``now`` when given (to gather a burst into one run)."""
-        if all((j, r) != (job, ref_id) for j, r, _ in self.deferred):
-            eta = self.now + timedelta(seconds=delay_seconds) if delay_seconds else None
-            self.deferred.append((job, ref_id, eta))
-
 
 @dataclass(frozen=True)
-class EventContext:
+class EventContext(_Defers):
     session: Session
     event: Event
     now: datetime
     deferred: Deferred = field(default_factory=list)
-
-    def defer(self, job: str, ref_id: int | None = None, *,
-              delay_seconds: float | None = None) -> None:
-        """Enqueue ``job`` once the handler's transaction committed (never if it fails),
-        ``delay_seconds`` after ``now`` when given (to gather a burst into one run)."""
-        if all((j, r) != (job, ref_id) for j, r, _ in self.deferred):
-            eta = self.now + timedelta(seconds=delay_seconds) if delay_seconds else None
-            self.deferred.append((job, ref_id, eta))
 
 
 InboxHandler = Callable[[InboxContext], None]

@@ -46,6 +46,14 @@ def world(db, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pipeline, str]]
     get_settings.cache_clear()
 
 
+def _deliver_every_shipment(session, order: Order) -> None:  # noqa: ANN001
+    """Each supplier confirms its shipment of the order as Delivered."""
+    for shipment in session.scalars(sa.select(Shipment).where(Shipment.order_id == order.id)):
+        fast_confirm(session, Principal(organization_id=shipment.supplier_id,
+                                        permissions=frozenset({"supplier"}), label="test"),
+                     shipment.shipment_id)
+
+
 def _form_token(html: str) -> str:
     match = CSRF.search(html)
     assert match
@@ -94,10 +102,7 @@ def test_the_demo_shop_gets_the_catalog_and_its_orders_flow_both_ways(
     with db.transaction() as s:
         order = s.scalars(sa.select(Order).where(Order.source == "connection")).one()
         assert len(order.rows) == 2  # the merchant's gift card stays in the shop
-        for shipment in s.scalars(sa.select(Shipment).where(Shipment.order_id == order.id)):
-            fast_confirm(s, Principal(organization_id=shipment.supplier_id,
-                                      permissions=frozenset({"supplier"}), label="test"),
-                         shipment.shipment_id)
+        _deliver_every_shipment(s, order)
     pipe.drain()
     with db.sessions() as s:
         pushed = s.scalars(sa.select(ExternalReference.state).where(
@@ -129,10 +134,7 @@ def _buy_and_ship_through_the_poll(pipe: Pipeline, db, key: str) -> None:  # noq
     with db.transaction() as s:
         order = s.scalars(sa.select(Order).where(Order.shop_connection_id == connection_id)).one()
         assert sorted(r.quantity for r in order.rows) == [1, 2]
-        for shipment in s.scalars(sa.select(Shipment).where(Shipment.order_id == order.id)):
-            fast_confirm(s, Principal(organization_id=shipment.supplier_id,
-                                      permissions=frozenset({"supplier"}), label="test"),
-                         shipment.shipment_id)
+        _deliver_every_shipment(s, order)
     pipe.drain()
     with db.sessions() as s:
         assert s.scalars(sa.select(ExternalReference.state).where(

@@ -34,8 +34,9 @@ bench: $(BIN)/glue
 	$(BIN)/python bench/products.py
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/webhooks.py
-	$(BIN)/python bench/woocommerce.py stock
-	$(BIN)/python bench/magento.py idle
+	$(BIN)/python bench/ui.py
+	$(BIN)/python bench/sync_woocommerce.py stock
+	$(BIN)/python bench/sync_magento.py idle
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

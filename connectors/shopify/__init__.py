@@ -184,7 +184,7 @@ BULK_CURRENT = f"""
 query GlueBulkCurrent {{ currentBulkOperation(type: MUTATION) {{ {BULK_FIELDS} }} }}"""
 
 # From this many listings in one batch, creates and updates go as one bulk mutation instead of
-# one productSet each (measured against the sandbox: ``bench/shopify.py threshold``; see the
+# one productSet each (measured against the sandbox: ``bench/sync_shopify.py threshold``; see the
 # README). A bulk batch may hold BULK_BATCH listings; its JSONL is cut into files of at most
 # BULK_MAX_BYTES (a staged upload takes 20 MB), one operation each.
 BULK_THRESHOLD = 40

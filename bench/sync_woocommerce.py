@@ -18,8 +18,8 @@ waking WP-Cron; a quiet one delivers up to a minute late, which is WooCommerce's
 measured here). Reported: checkout → shipment visible, and WooCommerce's send → visible
 (Glue's part), p50/p99.
 
-    .venv/bin/python bench/woocommerce.py stock [--shops 20] [--products 10000]
-    .venv/bin/python bench/woocommerce.py latency [--url postgresql+psycopg://…] [--rate 20]
+    .venv/bin/python bench/sync_woocommerce.py stock [--shops 20] [--products 10000]
+    .venv/bin/python bench/sync_woocommerce.py latency [--url postgresql+psycopg://…] [--rate 20]
 
 Without ``--url`` the latency bench uses a new SQLite file (one worker); point ``--url`` at a
 scratch PostgreSQL database for the real thing (its tables are dropped and created).

@@ -17,8 +17,8 @@ a shop that sells: they are read again and found to be duplicates. Reported: HTT
 milliseconds per shop per poll (the whole ``run_poll``, database included), p50/p99 over
 ``--rounds`` rounds.
 
-    .venv/bin/python bench/magento.py latency [--url postgresql+psycopg://…] [--rate 2]
-    .venv/bin/python bench/magento.py idle [--shops 10] [--orders 200] [--recent 0]
+    .venv/bin/python bench/sync_magento.py latency [--url postgresql+psycopg://…] [--rate 2]
+    .venv/bin/python bench/sync_magento.py idle [--shops 10] [--orders 200] [--recent 0]
 
 Without ``--url`` a new SQLite file is used (one worker); point ``--url`` at a scratch
 PostgreSQL database for the real thing (its tables are dropped and created).

@@ -164,9 +164,12 @@ class CatalogAccess(Base):
 
 class Product(Base):
     __tablename__ = "products"
+    # the supplier's product list filters by status and pages by externalId
     __table_args__ = (sa.UniqueConstraint("supplier_id", "external_id"),
                       sa.Index("ix_products_supplier_variant_group", "supplier_id",
-                               "variant_group_id"))
+                               "variant_group_id"),
+                      sa.Index("ix_products_supplier_status", "supplier_id", "status",
+                               "external_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id"))

@@ -111,48 +111,30 @@ def _advance(position: int, events: list[Event], settled_before: datetime) -> in
 
 
 def deliver(spine: Spine, delivery_id: int) -> str | None:
-    """Run one pending, due delivery; returns its status afterwards."""
-    with spine.database.sessions() as session:
-        consumer = session.scalar(sa.select(EventDelivery.consumer)
-                                  .where(EventDelivery.id == delivery_id))
-    if consumer is None:
-        return None
-    if consumer.startswith(HANDLER):
-        return _run_handler(spine, delivery_id, consumer.removeprefix(HANDLER))
-    return _send(spine, delivery_id)
+    """Run one pending, due delivery; returns its status afterwards.
 
-
-def _due(row: EventDelivery | None, now: datetime) -> bool:
-    return (row is not None and row.status == PENDING and row.next_attempt_at <= now
-            and (row.leased_until is None or row.leased_until <= now))
-
-
-def _run_handler(spine: Spine, delivery_id: int, name: str) -> str | None:
+    A handler delivery (most of them: every order's ``order.created`` has one) runs in the one
+    transaction that locks and marks its row; looking up the consumer in a session of its own
+    first cost each delivery a second transaction, and on SQLite every transaction queues on
+    the process's write lock."""
     started, now = time.perf_counter(), spine.clock()
     retry_at = error_kind = None
     deferred: Deferred = []
     with spine.database.transaction() as session:
         row = session.get(EventDelivery, delivery_id, with_for_update=True)
-        if not _due(row, now):
-            return row.status
-        entry = spine.registry.event_handler(name)
-        try:
-            if entry is not None:
-                event = session.get(Event, row.event_id)
-                with session.begin_nested():
-                    entry.handler(EventContext(session, event, now, deferred))
-        except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
-            deferred.clear()
-            error_kind, retry_after = classify(exc)
-            retry_at = deadletters.retry_or_bury(
-                spine, session, row, error_kind=error_kind, error=describe(exc),
-                retry_after=retry_after, max_attempts=spine.settings.inbox_max_attempts,
-                kind=deadletters.DELIVERY_KIND, organization_id=None, now=now, consumer=name)
+        if row is None:
+            return None
+        if not row.consumer.startswith(HANDLER):
+            send = True
         else:
-            row.attempts += 1
-            row.status = DONE if entry is not None else SKIPPED
-            row.delivered_at, row.last_error = now, None
-        status, attempts, event_id = row.status, row.attempts, row.event_id
+            send = False
+            name = row.consumer.removeprefix(HANDLER)
+            if not _due(row, now):
+                return row.status
+            retry_at, error_kind = _run_handler(spine, session, row, name, now, deferred)
+            status, attempts, event_id = row.status, row.attempts, row.event_id
+    if send:
+        return _send(spine, delivery_id)
     logline.emit(log, "event.handled", delivery=delivery_id, event=event_id, consumer=name,
                  attempt=attempts, outcome="retry" if retry_at is not None else status,
                  error_kind=error_kind, duration_ms=(time.perf_counter() - started) * 1000)
@@ -161,6 +143,36 @@ def _run_handler(spine: Spine, delivery_id: int, name: str) -> str | None:
     for job, ref_id, eta in deferred:
         spine.try_enqueue(job, ref_id, eta)
     return status
+
+
+def _due(row: EventDelivery | None, now: datetime) -> bool:
+    return (row is not None and row.status == PENDING and row.next_attempt_at <= now
+            and (row.leased_until is None or row.leased_until <= now))
+
+
+def _run_handler(spine: Spine, session: Session, row: EventDelivery, name: str, now: datetime,
+                 deferred: Deferred) -> tuple[datetime | None, str | None]:
+    """Run the handler in a savepoint of the caller's transaction and mark the row; returns
+    ``(retry at, error kind)`` of a failure."""
+    retry_at = error_kind = None
+    entry = spine.registry.event_handler(name)
+    try:
+        if entry is not None:
+            event = session.get(Event, row.event_id)
+            with session.begin_nested():
+                entry.handler(EventContext(session, event, now, deferred))
+    except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
+        deferred.clear()
+        error_kind, retry_after = classify(exc)
+        retry_at = deadletters.retry_or_bury(
+            spine, session, row, error_kind=error_kind, error=describe(exc),
+            retry_after=retry_after, max_attempts=spine.settings.inbox_max_attempts,
+            kind=deadletters.DELIVERY_KIND, organization_id=None, now=now, consumer=name)
+    else:
+        row.attempts += 1
+        row.status = DONE if entry is not None else SKIPPED
+        row.delivered_at, row.last_error = now, None
+    return retry_at, error_kind
 
 
 def _send(spine: Spine, delivery_id: int) -> str | None:

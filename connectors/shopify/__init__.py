@@ -420,13 +420,7 @@ class ShopifyConnector(Connector):
         return translate.order_draft(payload, variant_products)
 
     def order_identity(self, payload: Mapping[str, Any]) -> tuple[str, bool] | None:
-        """The order GID (the draft's shop order id) and whether it was cancelled, from a
-        polled (GraphQL) or delivered (REST) order."""
-        order_id = translate.gid("Order", payload.get("admin_graphql_api_id")
-                                 or payload.get("id"))
-        if order_id is None:
-            return None
-        return order_id, bool(payload.get("cancelledAt") or payload.get("cancelled_at"))
+        return translate.order_identity(payload)
 
     def fetch_orders(self, updated_since: datetime) -> Iterator[Mapping[str, Any]]:
         since = updated_since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

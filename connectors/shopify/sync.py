@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from connectors import sync
 from connectors.models import ExternalReference
-from connectors.shopify import install, privacy
+from connectors.shopify import install, privacy, translate
 from connectors.shopify.webhooks import (
     CustomersDataRequest,
     CustomersRedact,
@@ -45,7 +45,10 @@ ORDER_TOPICS = ("orders/create", "orders/paid", "orders/updated", "orders/cancel
 
 
 def _order(ctx: InboxContext) -> None:
-    sync.import_from_webhook(ctx, ctx.payload)
+    sync.import_from_webhook(ctx, ctx.payload, identity=order_identity(ctx.payload))
+
+
+order_identity = translate.order_identity  # read from the delivery, no connector built
 
 
 for _topic in ORDER_TOPICS:

@@ -41,6 +41,17 @@ def gid(kind: str, value: str | int | None) -> str | None:
     return text if text.startswith("gid://") else f"gid://shopify/{kind}/{text}"
 
 
+def order_identity(order: Any) -> tuple[str, bool] | None:
+    """The order GID (the draft's ``shop_order_id``) and whether it was cancelled, from a
+    delivered (REST) or polled (GraphQL) order; None when it names no order."""
+    if not isinstance(order, Mapping):
+        return None
+    order_id = gid("Order", order.get("admin_graphql_api_id") or order.get("id"))
+    if order_id is None:
+        return None
+    return order_id, bool(order.get("cancelled_at") or order.get("cancelledAt"))
+
+
 def handle_for(listing_key: str) -> str:
     """The product handle Glue gives a listing: deterministic, so a create retried after a
     crash finds the product of the first attempt instead of making a second one.

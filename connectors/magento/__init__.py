@@ -360,9 +360,7 @@ class MagentoConnector(Connector):
 
     def order_identity(self, payload: Mapping[str, Any]) -> tuple[str, bool] | None:
         """``entity_id`` (the draft's shop order id) and whether ``state`` is ``canceled``."""
-        if payload.get("entity_id") is None:
-            return None
-        return str(payload["entity_id"]), payload.get("state") == "canceled"
+        return translate.order_identity(payload)
 
     def fetch_orders(self, updated_since: datetime) -> Iterator[Mapping[str, Any]]:
         """Orders with ``updated_at`` at or after ``updated_since``, in ``entity_id`` order.

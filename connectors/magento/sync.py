@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from connectors import sync
 from connectors.base import ConnectionSettings
 from connectors.errors import ConnectorError
-from connectors.magento import MagentoConnector, webhooks
+from connectors.magento import MagentoConnector, translate, webhooks
 from connectors.magento.client import NotFound
 from core.crypto import decrypt, encrypt
 from core.models import ShopConnection
@@ -54,7 +54,7 @@ def _order(ctx: InboxContext) -> None:
     """An order event: the body is ``{"data": <the order>}``, imported once."""
     data = ctx.payload.get("data") if isinstance(ctx.payload, Mapping) else None
     if isinstance(data, Mapping) and data.get("entity_id") is not None:
-        sync.import_from_webhook(ctx, data)
+        sync.import_from_webhook(ctx, data, identity=translate.order_identity(data))
 
 
 for _event in webhooks.ORDER_EVENTS:

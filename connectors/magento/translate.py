@@ -384,6 +384,14 @@ def shipping_address(order: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
+def order_identity(order: Any) -> tuple[str, bool] | None:
+    """``entity_id`` (the draft's ``shop_order_id``) and whether ``state`` is ``canceled``;
+    None when the payload names no order."""
+    if not isinstance(order, Mapping) or order.get("entity_id") is None:
+        return None
+    return str(order["entity_id"]), order.get("state") == "canceled"
+
+
 def financial_status(order: Mapping[str, Any]) -> str:
     """``paid`` when the order is invoiced in full, ``cancelled`` or ``pending`` otherwise:
     read from amounts and ``state``, never from the merchant's own status names."""

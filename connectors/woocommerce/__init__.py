@@ -372,9 +372,7 @@ class WooCommerceConnector(Connector):
 
     def order_identity(self, payload: Mapping[str, Any]) -> tuple[str, bool] | None:
         """The order ``id`` (the draft's shop order id) and whether its status cancels it."""
-        if payload.get("id") in (None, ""):
-            return None
-        return str(payload["id"]), payload.get("status") in translate.CANCELLED_STATUSES
+        return translate.order_identity(payload)
 
     def fetch_orders(self, updated_since: datetime) -> Iterator[Mapping[str, Any]]:
         """Orders modified at or after ``updated_since``, by creation date ascending: a

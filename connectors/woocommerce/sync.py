@@ -32,7 +32,7 @@ from connectors import sync
 from connectors.base import ConnectionSettings
 from connectors.errors import ConnectorError
 from connectors.models import ExternalReference
-from connectors.woocommerce import WooCommerceConnector
+from connectors.woocommerce import WooCommerceConnector, translate
 from core import events
 from core.errors import Conflict, GlueError
 from core.models import ShopConnection
@@ -60,7 +60,8 @@ def _order(ctx: InboxContext) -> None:
     ``order.updated`` of a new order back to back; the shared import copes with two workers
     importing one order at once."""
     if isinstance(ctx.payload, Mapping):
-        sync.import_from_webhook(ctx, ctx.payload)
+        sync.import_from_webhook(ctx, ctx.payload,
+                                 identity=translate.order_identity(ctx.payload))
 
 
 @registry.inbox(PLATFORM, "order.deleted")

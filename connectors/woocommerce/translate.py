@@ -280,6 +280,14 @@ def _parse_time(order: Mapping[str, Any], field: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def order_identity(order: Any) -> tuple[str, bool] | None:
+    """The order ``id`` (the draft's ``shop_order_id``) and whether its status cancels it;
+    None when the payload names no order."""
+    if not isinstance(order, Mapping) or order.get("id") in (None, "", 0):
+        return None
+    return str(order["id"]), order.get("status") in CANCELLED_STATUSES
+
+
 def financial_status(order: Mapping[str, Any]) -> str:
     """``paid`` once WooCommerce recorded a payment (``date_paid``), ``refunded`` for a
     refunded order, else ``pending``: the order statuses themselves are open-ended."""

@@ -3,6 +3,7 @@ publishing through the diff, order import once per shop order, fulfilment back, 
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -68,7 +69,8 @@ class MemoryConnector(Connector):
         return True
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookDelivery:
-        raise NotImplementedError
+        return WebhookDelivery(topic=headers.get("topic", ""), shop=self.connection.shop,
+                               delivery_id=headers.get("id", ""), payload=json.loads(body))
 
     def publish_products(self, batch: ChangeBatch) -> list[PushResult]:
         self._call("publish")
